@@ -1,0 +1,63 @@
+"""`check`: one cheap call per endpoint family, and a message that says what to fix."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import requests
+
+from . import aggregation
+from .config import REGION_API_ROOTS, PendoConfig
+from .http import PendoKeyAuth, pendo_reason, rejected_key_message, request_timeout
+
+CHECK_READ_TIMEOUT_SECONDS = 60
+REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
+
+
+def check_connection(config: PendoConfig) -> Tuple[bool, Optional[str]]:
+    session = requests.Session()
+    session.auth = PendoKeyAuth(config.api_key)
+    timeout = request_timeout(min(config.request_timeout, CHECK_READ_TIMEOUT_SECONDS))
+    try:
+        response = session.get(config.api_root + "metadata/schema/visitor", timeout=timeout)
+        problem = _problem(response, config, aggregation_call=False)
+        if problem:
+            return False, problem
+        probe = aggregation.pipeline_body("pages", {"appId": config.app_id_param}, [{"count": None}], request_id="check")
+        response = session.post(config.api_root + "aggregation", json=probe, timeout=timeout)
+        problem = _problem(response, config, aggregation_call=True)
+    except requests.exceptions.Timeout:
+        return False, f"{_host(config)} did not answer within {timeout[1]} seconds. Check 'Region' (or 'API base URL') and try again later."
+    except requests.exceptions.ConnectionError:
+        return False, f"Could not connect to {_host(config)}. Check 'Region' (or 'API base URL') and that this network can reach Pendo."
+    finally:
+        session.close()
+    return (False, problem) if problem else (True, None)
+
+
+def _problem(response: requests.Response, config: PendoConfig, aggregation_call: bool) -> Optional[str]:
+    status = response.status_code
+    if status < 400:
+        return None
+    if status in (401, 403):
+        return rejected_key_message(status, aggregation_call)
+    if status == 400:
+        if aggregation_call and config.app_ids:
+            return (
+                f"Pendo rejected the app ids {list(config.app_ids)} ({pendo_reason(response)}). Use ids of apps of this"
+                " subscription (Settings > Subscription Settings > Apps), or leave 'App IDs' empty for every app."
+            )
+        return wrong_region_message(config)
+    return f"{_host(config)} answered HTTP {status} ({pendo_reason(response)}). Pendo may be unavailable: try again later."
+
+
+def wrong_region_message(config: PendoConfig) -> str:
+    message = f"{_host(config)} refused the key with HTTP 400, which is how Pendo answers a key of another region."
+    hint = config.region_hint_from_key
+    if hint and hint != config.region:
+        return f"{message} The key ends in the suffix of region {hint}: set 'Region' to {hint}."
+    return f"{message} Set 'Region' to your subscription's region; the host you log in to tells it ({REGION_HOSTS_HELP})."
+
+
+def _host(config: PendoConfig) -> str:
+    return "Pendo at " + config.api_root.split("/")[2]

@@ -1,0 +1,145 @@
+"""Validated connector settings: the raw config as the rest of the code wants it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional, Tuple, Union
+
+import pendulum
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+REGION_API_ROOTS = {
+    "US": "https://app.pendo.io/api/v1/",
+    "US1": "https://us1.app.pendo.io/api/v1/",
+    "EU": "https://app.eu.pendo.io/api/v1/",
+    "JP": "https://app.jpn.pendo.io/api/v1/",
+    "AU": "https://app.au.pendo.io/api/v1/",
+}
+# Suffixes some keys carry; a hint, never the rule.
+KEY_SUFFIX_REGIONS = {".eu": "EU", ".jpn": "JP", ".jp": "JP", ".au": "AU", ".us1": "US1"}
+
+ALL_APPS = 'expandAppIds("*")'
+EARLIEST_START = datetime(2010, 1, 1, tzinfo=timezone.utc)
+
+DEFAULTS = {
+    "region": "US",
+    "period": "day",
+    "lookback_window": 10,
+    "app_ids": [],
+    "include_anonymous_visitors": False,
+    "request_timeout": 300,
+    "page_size": 50_000,
+}
+
+
+def config_error(message: str) -> AirbyteTracedException:
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+
+
+@dataclass(frozen=True)
+class PendoConfig:
+    api_key: str
+    region: str
+    api_root: str
+    start_date: datetime
+    period: str
+    lookback_window_days: int
+    app_ids: Tuple[int, ...]
+    include_anonymous_visitors: bool
+    request_timeout: int
+    page_size: int
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start_date.timestamp() * 1000)
+
+    @property
+    def app_id_param(self) -> Union[str, int, list]:
+        """The `appId` source parameter: every app, or the chosen ones."""
+        if not self.app_ids:
+            return ALL_APPS
+        return self.app_ids[0] if len(self.app_ids) == 1 else list(self.app_ids)
+
+    @property
+    def region_hint_from_key(self) -> Optional[str]:
+        return region_from_key_suffix(self.api_key)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> "PendoConfig":
+        settings = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
+        api_key = str(settings.get("api_key") or "").strip()
+        if not api_key:
+            raise config_error("The integration key is missing. Paste a Pendo integration key (Settings > Integrations > Integration Keys).")
+        region = str(settings["region"]).upper()
+        if region not in REGION_API_ROOTS:
+            raise config_error(f"Unknown region '{settings['region']}'. Choose one of {', '.join(REGION_API_ROOTS)}.")
+        return cls(
+            api_key=api_key,
+            region=region,
+            api_root=_api_root(settings.get("base_url"), region),
+            start_date=_start_date(settings.get("start_date")),
+            period=_choice("period", settings["period"], ("day", "hour")),
+            lookback_window_days=_positive_int("lookback_window", settings["lookback_window"], "Lookback window (days)"),
+            app_ids=_app_ids(settings["app_ids"]),
+            include_anonymous_visitors=bool(settings["include_anonymous_visitors"]),
+            request_timeout=_positive_int("request_timeout", settings["request_timeout"], "Request timeout (seconds)"),
+            page_size=_positive_int("page_size", settings["page_size"], "Page size (rows)"),
+        )
+
+
+def region_from_key_suffix(api_key: str) -> Optional[str]:
+    lowered = api_key.lower()
+    for suffix, region in KEY_SUFFIX_REGIONS.items():
+        if lowered.endswith(suffix):
+            return region
+    return None
+
+
+def _api_root(base_url: Optional[str], region: str) -> str:
+    if not base_url:
+        return REGION_API_ROOTS[region]
+    base_url = str(base_url).strip()
+    if not base_url.startswith(("http://", "https://")):
+        raise config_error(f"API base URL must start with http:// or https://, got '{base_url}'. Leave it empty to use the region's host.")
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def _start_date(value: Any) -> datetime:
+    if not value:
+        raise config_error("Start date is missing. Give a UTC date such as 2025-01-01.")
+    try:
+        parsed = pendulum.parse(str(value), tz="UTC", strict=False)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        parsed = None
+    if not isinstance(parsed, datetime):
+        raise config_error(f"Start date '{value}' is not a date. Use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ssZ, e.g. 2025-01-01.")
+    parsed = parsed.astimezone(timezone.utc)
+    if parsed < EARLIEST_START:
+        raise config_error(f"Start date {value} is before 2010, before Pendo existed. Give a date from 2010 on.")
+    if parsed > datetime.now(timezone.utc):
+        raise config_error(f"Start date {value} is in the future. Give a date in the past, e.g. the day your Pendo subscription began.")
+    return datetime(parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second, parsed.microsecond, tzinfo=timezone.utc)
+
+
+def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> str:
+    text = str(value).lower()
+    if text not in allowed:
+        raise config_error(f"'{name}' must be one of {', '.join(allowed)}, got '{value}'.")
+    return text
+
+
+def _positive_int(name: str, value: Any, title: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise config_error(f"{title} ('{name}') must be a whole number above 0, got {value!r}.")
+    return value
+
+
+def _app_ids(value: Any) -> Tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise config_error(f"App IDs must be a list of whole numbers such as [-323232], got {value!r}.")
+    bad = [v for v in value if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise config_error(f"App IDs must be whole numbers (Pendo shows them under Settings > Subscription Settings > Apps); not numbers: {bad!r}.")
+    return tuple(dict.fromkeys(value))

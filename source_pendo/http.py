@@ -1,0 +1,135 @@
+"""How source-pendo talks HTTP to Pendo: the auth header, error mapping, backoff and timeouts."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from datetime import timedelta
+from typing import Optional, Union
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, HttpStatusErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+
+API_KEY_HEADER = "x-pendo-integration-key"
+CONNECT_TIMEOUT_SECONDS = 30
+MAX_RETRIES = 8
+MAX_RETRY_SECONDS = 900
+# Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
+MAX_BACKOFF_SECONDS = 120.0
+KEY_HELP = "Create a key under Settings > Integrations > Integration Keys in Pendo and paste it in 'Integration key'."
+
+
+class PendoKeyAuth(requests.auth.AuthBase):
+    """Sends the integration key in Pendo's own header (TokenAuthenticator would add a leading space)."""
+
+    def __init__(self, api_key: str):
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[API_KEY_HEADER] = self._api_key
+        return request
+
+
+def request_timeout(read_seconds: int) -> tuple:
+    return (CONNECT_TIMEOUT_SECONDS, read_seconds)
+
+
+def is_aggregation(response: requests.Response) -> bool:
+    return response.request is not None and response.request.url is not None and response.request.url.rstrip("/").endswith("/aggregation")
+
+
+def rejected_key_message(status: int, aggregation: bool) -> str:
+    if status == 401:
+        message = f"Pendo rejected the integration key (HTTP 401): it is wrong or has been revoked. {KEY_HELP}"
+    else:
+        message = f"Pendo refused the integration key access (HTTP 403): it may have been revoked. {KEY_HELP}"
+    if aggregation:
+        message += (
+            " Only aggregation queries were refused: some Pendo subscriptions require the key to have"
+            " 'Allow Write Access' for them; tick it on the key or create a key with it."
+        )
+    return message
+
+
+def bad_request_message(response: requests.Response) -> str:
+    reason = pendo_reason(response)
+    return (
+        f"Pendo rejected the request (HTTP 400: {reason}). Check that every app id in 'App IDs' belongs to this"
+        " subscription and that 'Region' is the region of the key: a key used on another region's host is"
+        " answered with HTTP 400."
+    )
+
+
+def pendo_reason(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "no reason given")[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)[:300]
+    return str(body)[:300]
+
+
+class PendoErrorHandler(HttpStatusErrorHandler):
+    """The CDK's default mapping, with Pendo's meaning of 400/401/403 and 422 never retried."""
+
+    def __init__(self, logger: logging.Logger):
+        mapping = dict(DEFAULT_ERROR_MAPPING)
+        mapping[422] = ErrorResolution(
+            response_action=ResponseAction.FAIL,
+            failure_type=FailureType.system_error,
+            error_message="Pendo could not process the aggregation request (HTTP 422).",
+        )
+        super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
+
+    def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response):
+            status = response_or_exception.status_code
+            if status in (401, 403):
+                return ErrorResolution(
+                    response_action=ResponseAction.FAIL,
+                    failure_type=FailureType.config_error,
+                    error_message=rejected_key_message(status, is_aggregation(response_or_exception)),
+                )
+            if status == 400:
+                return ErrorResolution(
+                    response_action=ResponseAction.FAIL,
+                    failure_type=FailureType.config_error,
+                    error_message=bad_request_message(response_or_exception),
+                )
+        return super().interpret_response(response_or_exception)
+
+
+class PendoBackoffStrategy(BackoffStrategy):
+    """Honours Retry-After (capped); otherwise exponential backoff with full jitter."""
+
+    def __init__(self, base_seconds: float = 2.0, cap_seconds: float = MAX_BACKOFF_SECONDS, rng: Optional[random.Random] = None):
+        self._base = base_seconds
+        self._cap = cap_seconds
+        self._rng = rng or random.Random()
+
+    def backoff_time(self, response_or_exception, attempt_count: int) -> Optional[float]:
+        retry_after = retry_after_seconds(response_or_exception) if isinstance(response_or_exception, requests.Response) else None
+        if retry_after is not None:
+            return min(retry_after, self._cap)
+        ceiling = min(self._cap, self._base * (2 ** max(attempt_count - 1, 0)))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+
+def retry_after_seconds(response: requests.Response) -> Optional[float]:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)

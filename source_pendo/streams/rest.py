@@ -1,0 +1,75 @@
+"""Streams read from Pendo's REST lists and metadata catalogues (full refresh: no paging, no filter)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Iterable, Mapping, MutableMapping, Optional
+
+import requests
+
+from ..jsonstream import ARRAY_ROWS, iter_rows
+from ..records import snake_keys
+from .base import PendoStream
+
+
+class RestListStream(PendoStream):
+    """`GET /<list_path>?expand=*`: every object of every app, kept to the chosen apps."""
+
+    list_path: str
+
+    def path(self, **kwargs: Any) -> str:
+        return self.list_path
+
+    def request_params(self, **kwargs: Any) -> MutableMapping[str, Any]:
+        return {"expand": "*"}
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        wanted_apps = set(self.config.app_ids)
+        shape = self.shape
+        for row in iter_rows(response, ARRAY_ROWS):
+            if wanted_apps and row.get("appId") is not None and row.get("appId") not in wanted_apps:
+                continue
+            yield shape(row)
+
+
+class Reports(RestListStream):
+    name = "reports"
+    list_path = "report"
+
+
+class Segments(RestListStream):
+    name = "segments"
+    list_path = "segment"
+
+
+class MetadataCatalogueStream(PendoStream):
+    """Pendo's catalogue of account or visitor metadata fields: one record, a column per group, each
+    mapping field name -> descriptor (type, display_name, ...)."""
+
+    primary_key = None
+    kind: str
+
+    def path(self, **kwargs: Any) -> str:
+        return f"metadata/schema/{self.kind}"
+
+    def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {**super().request_kwargs(**kwargs), "stream": False}
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        catalogue = response.json()
+        yield {group: snake_keys(fields) for group, fields in catalogue.items()}
+
+    @cached_property
+    def catalogue(self) -> Mapping[str, Mapping[str, Any]]:
+        """The catalogue as a record (group -> field -> descriptor), fetched once."""
+        return next(iter(self.read_records(sync_mode=None)), {})
+
+
+class MetadataAccounts(MetadataCatalogueStream):
+    name = "metadata_accounts"
+    kind = "account"
+
+
+class MetadataVisitors(MetadataCatalogueStream):
+    name = "metadata_visitors"
+    kind = "visitor"
