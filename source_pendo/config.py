@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional, Tuple, Union
@@ -21,6 +22,8 @@ REGION_API_ROOTS = {
 KEY_SUFFIX_REGIONS = {".eu": "EU", ".jpn": "JP", ".jp": "JP", ".au": "AU", ".us1": "US1"}
 
 ALL_APPS = 'expandAppIds("*")'
+# The same rule as the spec's `pattern` for start_date (the CDK does not check `format`).
+START_DATE_FORMAT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
 EARLIEST_START = datetime(2010, 1, 1, tzinfo=timezone.utc)
 
 DEFAULTS = {
@@ -109,18 +112,19 @@ def _api_root(base_url: Optional[str], region: str) -> str:
 def _start_date(value: Any) -> datetime:
     if not value:
         raise config_error("Start date is missing. Give a UTC date such as 2025-01-01.")
+    text = str(value).strip()
     try:
-        parsed = pendulum.parse(str(value), tz="UTC", strict=False)
+        parsed = pendulum.parse(text, tz="UTC") if START_DATE_FORMAT.match(text) else None
     except (ValueError, pendulum.parsing.exceptions.ParserError):
         parsed = None
     if not isinstance(parsed, datetime):
         raise config_error(f"Start date '{value}' is not a date. Use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ssZ, e.g. 2025-01-01.")
-    parsed = parsed.astimezone(timezone.utc)
-    if parsed < EARLIEST_START:
+    start = datetime.fromtimestamp(parsed.timestamp(), tz=timezone.utc)
+    if start < EARLIEST_START:
         raise config_error(f"Start date {value} is before 2010, before Pendo existed. Give a date from 2010 on.")
-    if parsed > datetime.now(timezone.utc):
+    if start > datetime.now(timezone.utc):
         raise config_error(f"Start date {value} is in the future. Give a date in the past, e.g. the day your Pendo subscription began.")
-    return datetime(parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second, parsed.microsecond, tzinfo=timezone.utc)
+    return start
 
 
 def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> str:

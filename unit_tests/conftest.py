@@ -1,0 +1,13 @@
+import pytest
+
+from source_pendo.config import PendoConfig
+
+API_ROOT = "https://pendo.test/api/v1/"
+
+
+@pytest.fixture
+def make_config():
+    def make(**overrides) -> PendoConfig:
+        return PendoConfig.from_mapping({"api_key": "unit-key", "start_date": "2025-01-01", "base_url": API_ROOT, **overrides})
+
+    return make

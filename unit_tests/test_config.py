@@ -1,0 +1,75 @@
+import pytest
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_pendo.config import ALL_APPS, PendoConfig
+
+GOOD = {"api_key": "k", "start_date": "2025-01-01"}
+
+
+def config_error_for(**overrides) -> str:
+    with pytest.raises(AirbyteTracedException) as raised:
+        PendoConfig.from_mapping({**GOOD, **overrides})
+    assert raised.value.failure_type == FailureType.config_error
+    return raised.value.message
+
+
+def test_defaults_and_region_host():
+    config = PendoConfig.from_mapping(GOOD)
+    assert config.api_root == "https://app.pendo.io/api/v1/"
+    assert (config.period, config.lookback_window_days, config.page_size, config.request_timeout) == ("day", 10, 50_000, 300)
+    assert config.app_id_param == ALL_APPS
+    assert config.start_ms == 1735689600000
+
+
+@pytest.mark.parametrize("region, host", [("EU", "app.eu.pendo.io"), ("JP", "app.jpn.pendo.io"), ("AU", "app.au.pendo.io"), ("US1", "us1.app.pendo.io")])
+def test_regions_map_to_their_hosts(region, host):
+    assert PendoConfig.from_mapping({**GOOD, "region": region}).api_root == f"https://{host}/api/v1/"
+
+
+def test_base_url_wins_over_region_and_gets_a_trailing_slash():
+    config = PendoConfig.from_mapping({**GOOD, "region": "EU", "base_url": "http://127.0.0.1:9/api/v1"})
+    assert config.api_root == "http://127.0.0.1:9/api/v1/"
+
+
+def test_app_ids_single_and_many():
+    assert PendoConfig.from_mapping({**GOOD, "app_ids": [5]}).app_id_param == 5
+    assert PendoConfig.from_mapping({**GOOD, "app_ids": [5, 6, 5]}).app_id_param == [5, 6]
+
+
+def test_start_date_accepts_date_times_with_offsets():
+    assert PendoConfig.from_mapping({**GOOD, "start_date": "2025-01-01T02:00:00+02:00"}).start_ms == 1735689600000
+
+
+@pytest.mark.parametrize(
+    "overrides, fix",
+    [
+        ({"api_key": ""}, "Integration Keys"),
+        ({"region": "MARS"}, "US, US1, EU, JP, AU"),
+        ({"start_date": "01/02/2025"}, "YYYY-MM-DD"),
+        ({"start_date": "2009-12-31"}, "from 2010 on"),
+        ({"start_date": "2999-01-01"}, "in the past"),
+        ({"app_ids": ["abc"]}, "whole numbers"),
+        ({"page_size": 0}, "above 0"),
+        ({"request_timeout": -1}, "above 0"),
+        ({"lookback_window": 0}, "above 0"),
+        ({"base_url": "ftp://x"}, "http:// or https://"),
+        ({"period": "week"}, "day, hour"),
+    ],
+)
+def test_bad_input_is_a_config_error_naming_the_fix(overrides, fix):
+    assert fix in config_error_for(**overrides)
+
+
+def test_key_never_appears_in_config_errors():
+    assert "SECRET-KEY-123" not in config_error_for(api_key="SECRET-KEY-123", start_date="nope")
+
+
+def test_start_date_rule_is_the_spec_pattern():
+    import yaml
+    from importlib import resources
+
+    from source_pendo.config import START_DATE_FORMAT
+
+    spec = yaml.safe_load(resources.files("source_pendo").joinpath("spec.yaml").read_text())
+    assert spec["connectionSpecification"]["properties"]["start_date"]["pattern"] == START_DATE_FORMAT.pattern
