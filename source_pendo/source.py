@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, List, Mapping, Optional, Tuple
 
+from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -15,6 +16,13 @@ from .streams import Accounts, Features, Guides, MetadataAccounts, MetadataVisit
 
 
 class SourcePendo(AbstractSource):
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        # The CDK's check() shows repr(message), quotes and all; users see this text as it is.
+        succeeded, message = self.check_connection(logger, config)
+        if succeeded:
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
+
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
         try:
             settings = PendoConfig.from_mapping(config)
