@@ -3,26 +3,21 @@
 # runs source-pendo's check, discover and a read of every stream against it.
 set -euo pipefail
 source "$(dirname "$0")/setup_env.sh"
-PORT=${PORT:-18765}
 WORKDIR=$(mktemp -d)
-python -m integration_tests.pendo_simulator --port "$PORT" > "$WORKDIR/simulator.log" 2>&1 &
+# Port 0: the simulator picks a free port and prints its URL and key on its first line.
+python -u -m integration_tests.pendo_simulator --port 0 > "$WORKDIR/simulator.log" 2>&1 &
 SIM_PID=$!
 trap 'kill $SIM_PID 2>/dev/null; rm -rf "$WORKDIR"' EXIT
-python - "$PORT" <<'PY'
-import socket, sys, time
-deadline = time.monotonic() + 30
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            sys.exit("the simulator did not start; see its log")
-        time.sleep(0.1)
-PY
-KEY=$(python -c "from integration_tests.pendo_simulator import PendoSimulator as S; print(S.DEFAULT_API_KEY)")
+for _ in $(seq 300); do
+  grep -q "listening on" "$WORKDIR/simulator.log" && break
+  kill -0 $SIM_PID 2>/dev/null || { cat "$WORKDIR/simulator.log"; exit 1; }
+  sleep 0.1
+done
+read -r URL KEY < <(sed -n 's/.*listening on \(\S*\) (integration key: \(\S*\)).*/\1 \2/p' "$WORKDIR/simulator.log")
+[ -n "${KEY:-}" ] || { echo "the simulator did not start:"; cat "$WORKDIR/simulator.log"; exit 1; }
+echo "== simulator at $URL"
 cat > "$WORKDIR/config.json" <<JSON
-{"api_key": "$KEY", "start_date": "2025-01-01", "base_url": "http://127.0.0.1:$PORT/api/v1/", "page_size": 1000}
+{"api_key": "$KEY", "start_date": "2025-01-01", "base_url": "$URL", "page_size": 1000}
 JSON
 echo "== check"
 source-pendo check --config "$WORKDIR/config.json" | grep CONNECTION_STATUS

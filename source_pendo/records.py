@@ -49,15 +49,16 @@ def ms_from_iso(value: str) -> int:
 
 
 def time_paths(schema: Mapping[str, Any]) -> Dict[str, Any]:
-    """A tree of the schema's date-time properties: {name: True} for a time, {name: subtree} for an object."""
+    """A tree of the schema's date-time properties: {name: True} for a time, {name: subtree} for an
+    object or an array of objects."""
     tree: Dict[str, Any] = {}
     for name, prop in (schema.get("properties") or {}).items():
         if prop.get("format") == "date-time":
             tree[name] = True
-        elif prop.get("properties"):
-            subtree = time_paths(prop)
-            if subtree:
-                tree[name] = subtree
+            continue
+        subtree = time_paths(prop.get("items") or {}) or time_paths(prop)
+        if subtree:
+            tree[name] = subtree
     return tree
 
 
@@ -70,6 +71,10 @@ def convert_times(record: Dict[str, Any], tree: Mapping[str, Any]) -> Dict[str, 
             record[name] = iso_from_ms(value)
         elif isinstance(value, dict):
             convert_times(value, node)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    convert_times(item, node)
     return record
 
 

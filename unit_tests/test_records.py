@@ -42,6 +42,7 @@ def test_object_shaper_snake_cases_every_depth_and_converts_schema_times():
             "created_at": DT,
             "last_updated_at": DT,
             "created_by_user": {"type": "object", "properties": {"deleted_at": DT}},
+            "steps": {"type": "array", "items": {"type": "object", "properties": {"last_updated_at": DT}}},
         }
     }
     row = {
@@ -51,6 +52,7 @@ def test_object_shaper_snake_cases_every_depth_and_converts_schema_times():
         "lastUpdatedAt": None,
         "createdByUser": {"userType": "admin", "deletedAt": 1700000000000},
         "rules": [{"designerHint": "x", "parsedRule": "y"}],
+        "steps": [{"lastUpdatedAt": 0}, {"lastUpdatedAt": None}],
     }
     assert ObjectShaper(schema)(row) == {
         "id": "p1",
@@ -59,6 +61,7 @@ def test_object_shaper_snake_cases_every_depth_and_converts_schema_times():
         "last_updated_at": None,
         "created_by_user": {"user_type": "admin", "deleted_at": "2023-11-14T22:13:20.000Z"},
         "rules": [{"designer_hint": "x", "parsed_rule": "y"}],
+        "steps": [{"last_updated_at": "1970-01-01T00:00:00.000Z"}, {"last_updated_at": None}],
     }
 
 

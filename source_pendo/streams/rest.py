@@ -12,7 +12,22 @@ from ..records import snake_keys
 from .base import PendoStream
 
 
-class RestListStream(PendoStream):
+class SingleRequestStream(PendoStream):
+    """A stream read in one request. It has nothing to resume, so it is not resumable: the CDK would
+    otherwise save a "sync complete" state that makes the next full refresh (for example a PyAirbyte
+    read, which passes state back) read nothing at all."""
+
+    is_resumable = False
+
+    def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
+        yield from self._read_pages(
+            lambda request, response, state, _slice: self.parse_response(response, stream_slice=_slice, stream_state=state),
+            stream_slice,
+            stream_state,
+        )
+
+
+class RestListStream(SingleRequestStream):
     """`GET /<list_path>?expand=*`: every object of every app, kept to the chosen apps."""
 
     list_path: str
@@ -42,7 +57,7 @@ class Segments(RestListStream):
     list_path = "segment"
 
 
-class MetadataCatalogueStream(PendoStream):
+class MetadataCatalogueStream(SingleRequestStream):
     """Pendo's catalogue of account or visitor metadata fields: one record, a column per group, each
     mapping field name -> descriptor (type, display_name, ...)."""
 

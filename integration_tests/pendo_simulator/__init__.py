@@ -1,0 +1,4 @@
+"""An in-process Pendo API simulator for integration tests and manual runs."""
+from .simulator import PendoSimulator
+
+__all__ = ["PendoSimulator"]

@@ -1,0 +1,42 @@
+"""Run the simulator from a shell: ``python -m integration_tests.pendo_simulator --port 8765``."""
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from .simulator import PendoSimulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m integration_tests.pendo_simulator", description="Serve a simulated Pendo API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on (0 picks a free one)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--accounts", type=int, default=120)
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--objects-per-app", type=int, default=12)
+    parser.add_argument("--region", default="us")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+
+    stop_requested = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop_requested.set())
+
+    simulator = PendoSimulator(
+        seed=args.seed,
+        accounts=args.accounts,
+        visitors=args.visitors,
+        objects_per_app=args.objects_per_app,
+        port=args.port,
+        region=args.region,
+        verbose=args.verbose,
+    )
+    with simulator:
+        print(f"Pendo simulator listening on {simulator.url} (integration key: {simulator.api_key})", flush=True)
+        stop_requested.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""Runs the body of ``POST /aggregation``: a source followed by operators.
+
+A request is compiled in full before anything is sent, so every client mistake becomes
+an ``AggregationError`` (HTTP 400, or 422 for a missing pipeline). Compiled requests
+then produce rows lazily; only ``sort`` and ``count`` need to see every row.
+
+Sources live in ``SOURCES``; ``register_source`` adds one (event sources, which take a
+``timeSeries`` next to the source key, register with ``time_series=True``).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from .dataset import ANONYMOUS_PREFIX, Dataset
+from .expressions import ExpressionError, compile_filter, kind_of, resolve_path, split_path
+
+Row = dict[str, Any]
+Rows = Iterator[Row]
+# (source parameters, the whole source object incl. timeSeries, dataset) -> rows.
+# It validates eagerly and returns a lazy iterator.
+SourceProducer = Callable[[Any, Mapping[str, Any], Dataset], Iterable[Row]]
+Transform = Callable[[Rows], Rows]
+
+_EXPAND_ALL_APPS = re.compile(r"""^\s*expandAppIds\(\s*(["'])\*\1\s*\)\s*$""")
+# Real Pendo operators the simulator does not implement: refused with a clearer message.
+_UNSUPPORTED_OPERATORS = {"group", "eval", "unwind", "merge", "fork", "spawn", "join", "segment", "reduce", "bulkExpand", "switch"}
+_KIND_RANK = {"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5}
+
+
+class AggregationError(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SourceType:
+    name: str
+    produce: SourceProducer
+    time_series: bool = False
+
+
+SOURCES: dict[str, SourceType] = {}
+
+
+def register_source(name: str, *, time_series: bool = False) -> Callable[[SourceProducer], SourceProducer]:
+    def register(produce: SourceProducer) -> SourceProducer:
+        SOURCES[name] = SourceType(name, produce, time_series)
+        return produce
+
+    return register
+
+
+@dataclass
+class Aggregation:
+    request_id: Any
+    source_name: str
+    _rows: Iterable[Row]
+    _transforms: list[Transform]
+
+    def rows(self) -> Rows:
+        rows: Rows = iter(self._rows)
+        for transform in self._transforms:
+            rows = transform(rows)
+        return rows
+
+
+def compile_aggregation(body: Any, dataset: Dataset) -> Aggregation:
+    if not isinstance(body, dict):
+        raise AggregationError("request body must be a JSON object")
+    response = body.get("response")
+    if response is not None:
+        mime_type = response.get("mimeType") if isinstance(response, dict) else None
+        if mime_type not in (None, "application/json"):
+            raise AggregationError(f"unsupported response mimeType {mime_type!r}; use application/json")
+    request = body.get("request")
+    if not isinstance(request, dict) or "pipeline" not in request:
+        raise AggregationError("request.pipeline is required", status=422)
+    pipeline = request["pipeline"]
+    if not isinstance(pipeline, list) or not pipeline:
+        raise AggregationError("request.pipeline must be a non-empty list of stages")
+    source_name, rows = _compile_source(pipeline[0], dataset)
+    transforms = [_compile_operator(stage, index) for index, stage in enumerate(pipeline[1:], start=1)]
+    return Aggregation(request.get("requestId"), source_name, rows, transforms)
+
+
+def source_name_of(body: Any) -> str | None:
+    """The source type an aggregation body asks for, or None; never raises (used to match faults)."""
+    try:
+        source = body["request"]["pipeline"][0]["source"]
+        return next(name for name in source if name != "timeSeries")
+    except (KeyError, IndexError, TypeError, StopIteration):
+        return None
+
+
+def _compile_source(stage: Any, dataset: Dataset) -> tuple[str, Iterable[Row]]:
+    if not isinstance(stage, dict) or list(stage) != ["source"] or not isinstance(stage["source"], dict):
+        raise AggregationError('the first pipeline stage must be {"source": {<source type>: <parameters>}}')
+    source = stage["source"]
+    names = [name for name in source if name != "timeSeries"]
+    if len(names) != 1:
+        raise AggregationError(f"a source must name exactly one source type, got {names}")
+    name = names[0]
+    source_type = SOURCES.get(name)
+    if source_type is None:
+        raise AggregationError(f"unknown source type {name!r}")
+    if source_type.time_series and "timeSeries" not in source:
+        raise AggregationError("no period specified for time series source")
+    if not source_type.time_series and "timeSeries" in source:
+        raise AggregationError(f"source type {name} does not take a timeSeries")
+    return name, source_type.produce(source[name], source, dataset)
+
+
+def source_options(source: str, params: Any, allowed: set[str]) -> dict[str, Any]:
+    """Source parameters as a dict (null means none); any key outside ``allowed`` is refused."""
+    if params is None:
+        return {}
+    if not isinstance(params, dict) or not set(params) <= allowed:
+        raise AggregationError(f"bad parameters for source type {source}: {json.dumps(params)}")
+    return params
+
+
+def resolve_app_ids(source: str, value: Any, dataset: Dataset) -> set[int]:
+    if value is None:
+        return {dataset.default_app_id}
+    if isinstance(value, str) and _EXPAND_ALL_APPS.match(value):
+        return set(dataset.app_ids)
+    candidates = value if isinstance(value, list) else [value]
+    if not candidates or not all(_is_integer(candidate) for candidate in candidates):
+        raise AggregationError(f'bad parameters for source type {source}: appId must be a number, a list of numbers or expandAppIds("*"), got {json.dumps(value)}')
+    unknown = [candidate for candidate in candidates if candidate not in dataset.app_ids]
+    if unknown:
+        raise AggregationError(f"unknown appId {unknown[0]} for this subscription")
+    return set(candidates)
+
+
+@register_source("visitors")
+def _visitors(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+    identified = source_options("visitors", params, {"identified"}).get("identified", False)
+    if not isinstance(identified, bool):
+        raise AggregationError("bad parameters for source type visitors: identified must be true or false")
+    rows = list(dataset.visitors)
+    if identified:
+        return (row for row in rows if not _is_anonymous(row["visitorId"]))
+    return rows
+
+
+@register_source("accounts")
+def _accounts(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+    options = source_options("accounts", params, {"appId"})
+    rows = list(dataset.accounts)
+    if options.get("appId") is None:
+        return rows
+    groups = {f"auto__{app_id}" for app_id in resolve_app_ids("accounts", options["appId"], dataset)}
+    return (row for row in rows if groups & row["metadata"].keys())
+
+
+def _object_source(name: str, kind: str) -> None:
+    def produce(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+        app_ids = resolve_app_ids(name, source_options(name, params, {"appId"}).get("appId"), dataset)
+        return (row for row in list(dataset.rows(kind)) if row["appId"] in app_ids)
+
+    register_source(name)(produce)
+
+
+_object_source("pages", "pages")
+_object_source("features", "features")
+_object_source("guides", "guides")
+_object_source("trackTypes", "track_types")
+
+
+# --- operators -----------------------------------------------------------------
+
+
+def _compile_operator(stage: Any, index: int) -> Transform:
+    if not isinstance(stage, dict) or len(stage) != 1:
+        raise AggregationError(f"pipeline stage {index} must be an object with exactly one operator")
+    (name, argument), = stage.items()
+    if name == "source":
+        raise AggregationError(f"pipeline stage {index}: source is only allowed as the first stage")
+    if name in _UNSUPPORTED_OPERATORS:
+        raise AggregationError(f"pipeline stage {index}: operator {name!r} is not supported by the simulator")
+    compile_operator = _OPERATORS.get(name)
+    if compile_operator is None:
+        raise AggregationError(f"pipeline stage {index}: unknown operator {name!r}")
+    return compile_operator(argument, f"pipeline stage {index} ({name})")
+
+
+def _filter(argument: Any, where: str) -> Transform:
+    if not isinstance(argument, str):
+        raise AggregationError(f"{where}: filter must be an expression string")
+    try:
+        matches = compile_filter(argument)
+    except ExpressionError as error:
+        raise AggregationError(f"{where}: invalid filter expression: {error}") from None
+    return lambda rows: (row for row in rows if matches(row))
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """A total order across kinds: null < booleans < numbers < strings < arrays < objects."""
+    kind = kind_of(value)
+    if kind in ("array", "object"):
+        return _KIND_RANK[kind], json.dumps(value, sort_keys=True)
+    return _KIND_RANK[kind], value
+
+
+def _sort(argument: Any, where: str) -> Transform:
+    if not isinstance(argument, list) or not argument or not all(isinstance(key, str) and key.lstrip("-") for key in argument):
+        raise AggregationError(f'{where}: sort takes a non-empty list of field paths, "-" prefix for descending')
+    keys = [(split_path(key.lstrip("-")), key.startswith("-")) for key in argument]
+
+    def sort(rows: Rows) -> Rows:
+        materialized = list(rows)
+        # Stable sorts from the least to the most significant key make one multi-key sort.
+        for parts, descending in reversed(keys):
+            materialized.sort(key=lambda row: sort_key(resolve_path(row, parts)), reverse=descending)
+        return iter(materialized)
+
+    return sort
+
+
+def _count_argument(argument: Any, where: str) -> int:
+    if not _is_integer(argument) or argument < 0:
+        raise AggregationError(f"{where}: expected a non-negative integer, got {json.dumps(argument)}")
+    return argument
+
+
+def _limit(argument: Any, where: str) -> Transform:
+    limit = _count_argument(argument, where)
+    return lambda rows: itertools.islice(rows, limit)
+
+
+def _skip(argument: Any, where: str) -> Transform:
+    skip = _count_argument(argument, where)
+    return lambda rows: itertools.islice(rows, skip, None)
+
+
+def _select(argument: Any, where: str) -> Transform:
+    if not isinstance(argument, dict) or not argument or not all(isinstance(path, str) and path for path in argument.values()):
+        raise AggregationError(f'{where}: select takes an object {{"newName": "field.path", ...}}')
+    fields = [(name, split_path(path)) for name, path in argument.items()]
+    return lambda rows: ({name: resolve_path(row, parts) for name, parts in fields} for row in rows)
+
+
+def _identified(argument: Any, where: str) -> Transform:
+    if not isinstance(argument, str) or not argument:
+        raise AggregationError(f"{where}: identified takes the name of the visitor id field")
+    parts = split_path(argument)
+    return lambda rows: (row for row in rows if not _is_anonymous(resolve_path(row, parts)))
+
+
+def _count(argument: Any, where: str) -> Transform:
+    if argument is not None:
+        raise AggregationError(f"{where}: count takes null")
+
+    def count(rows: Rows) -> Rows:
+        yield {"count": sum(1 for _ in rows)}
+
+    return count
+
+
+_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
+    "filter": _filter,
+    "sort": _sort,
+    "limit": _limit,
+    "skip": _skip,
+    "select": _select,
+    "identified": _identified,
+    "count": _count,
+}
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_anonymous(visitor_id: Any) -> bool:
+    return isinstance(visitor_id, str) and visitor_id.startswith(ANONYMOUS_PREFIX)
