@@ -16,6 +16,14 @@ ENTITY_STREAMS = ["accounts", "visitors", "pages", "features", "guides", "track_
 ALL_STREAMS = ENTITY_STREAMS + ["reports", "segments", "metadata_accounts", "metadata_visitors"]
 
 
+@pytest.fixture(autouse=True)
+def slept(monkeypatch):
+    """Backoff waits are recorded instead of slept; the simulator itself waits on events, not sleep."""
+    waits = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    return waits
+
+
 @pytest.fixture
 def simulator():
     sim = PendoSimulator(seed=11).start()

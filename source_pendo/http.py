@@ -76,18 +76,37 @@ def pendo_reason(response: requests.Response) -> str:
 
 
 class PendoErrorHandler(HttpStatusErrorHandler):
-    """The CDK's default mapping, with Pendo's meaning of 400/401/403 and 422 never retried."""
+    """The CDK's default mapping, with Pendo's meaning of 400/401/403, 422 never retried, and
+    exceptions matched by their class hierarchy (the CDK matches the exact class only).
 
-    def __init__(self, logger: logging.Logger):
+    With `shrink_pages_on_timeout`, a read timeout asks the stream for a smaller page instead of
+    sending the same too-big query again."""
+
+    def __init__(self, logger: logging.Logger, shrink_pages_on_timeout: bool = False):
         mapping = dict(DEFAULT_ERROR_MAPPING)
         mapping[422] = ErrorResolution(
             response_action=ResponseAction.FAIL,
             failure_type=FailureType.system_error,
             error_message="Pendo could not process the aggregation request (HTTP 422).",
         )
+        mapping[requests.exceptions.Timeout] = ErrorResolution(
+            response_action=ResponseAction.REDUCE_PAGE_SIZE if shrink_pages_on_timeout else ResponseAction.RETRY,
+            failure_type=FailureType.transient_error,
+            error_message="Pendo did not answer in time.",
+        )
+        mapping[requests.exceptions.ConnectTimeout] = ErrorResolution(
+            response_action=ResponseAction.RETRY,
+            failure_type=FailureType.transient_error,
+            error_message="Could not connect to Pendo in time.",
+        )
         super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
+        self._mapping = mapping
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
+        if isinstance(response_or_exception, Exception):
+            for cls in type(response_or_exception).__mro__:
+                if cls in self._mapping:
+                    return self._mapping[cls]
         if isinstance(response_or_exception, requests.Response):
             status = response_or_exception.status_code
             if status in (401, 403):

@@ -83,11 +83,34 @@ def test_state_from_another_version_is_a_config_error(make_config):
     assert "Reset" in raised.value.message
 
 
-def test_row_without_key_fails_instead_of_emitting(requests_mock, make_config):
-    requests_mock.post(API_ROOT + "aggregation", json={"results": [{"lastUpdatedAt": START_MS}]})
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"json": {"results": [{"lastUpdatedAt": START_MS}]}},
+        {"json": {"startTime": 1}},
+        {"text": "<html>proxy error</html>"},
+    ],
+    ids=["row-without-key", "no-results", "not-json"],
+)
+def test_malformed_answers_are_asked_again_then_fail_clearly_without_emitting(requests_mock, make_config, slept, body):
+    requests_mock.post(API_ROOT + "aggregation", [body])
+    records = []
     with pytest.raises(AirbyteTracedException) as raised:
-        read(Pages(make_config()))
-    assert raised.value.failure_type == FailureType.system_error
+        records.extend(read(Pages(make_config())))
+    assert records == []
+    assert raised.value.failure_type == FailureType.transient_error
+    assert "Stream 'pages' stopped at the start" in raised.value.message
+    assert requests_mock.call_count == 7 and len(slept) == 6
+
+
+def test_a_malformed_answer_followed_by_a_good_one_loses_nothing(requests_mock, make_config):
+    requests_mock.post(API_ROOT + "aggregation", [{"json": {"startTime": 1}}, {"json": page_rows((START_MS + 1, "a"))}])
+    assert [r["id"] for r in read(Pages(make_config()))] == ["a"]
+
+
+def test_an_empty_answer_is_not_malformed(requests_mock, make_config):
+    requests_mock.post(API_ROOT + "aggregation", json={"startTime": 1, "results": []})
+    assert read(Pages(make_config())) == [] and requests_mock.call_count == 1
 
 
 def test_visitors_are_identified_unless_anonymous_are_included(make_config):

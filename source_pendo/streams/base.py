@@ -1,25 +1,36 @@
-"""What every source-pendo stream shares: host, auth, timeouts, retries, streamed bodies."""
+"""What every source-pendo stream shares: host, auth, timeouts, retries, streamed bodies, and reading
+on from the last record emitted when a response breaks off."""
 
 from __future__ import annotations
 
+import time
 from abc import ABC
 from functools import cached_property
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 import requests
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http import HttpStream
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
+from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig
-from ..records import ObjectShaper
 from ..http import PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
+from ..jsonstream import BrokenResponse
+from ..records import ObjectShaper
+
+# Broken responses in a row, with no record emitted in between, before the stream gives up.
+MAX_FAILURES_WITHOUT_PROGRESS = 6
 
 
 class PendoStream(HttpStream, ABC):
     primary_key: Optional[str] = "id"
+    shrinks_pages_on_timeout = False
 
     def __init__(self, config: PendoConfig):
         self.config = config
+        self._backoff = PendoBackoffStrategy()
         super().__init__(authenticator=PendoKeyAuth(config.api_key))
 
     @property
@@ -30,7 +41,7 @@ class PendoStream(HttpStream, ABC):
         return {"timeout": request_timeout(self.config.request_timeout), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:
-        return PendoErrorHandler(self.logger)
+        return PendoErrorHandler(self.logger, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
 
     def get_backoff_strategy(self) -> BackoffStrategy:
         return PendoBackoffStrategy()
@@ -42,3 +53,54 @@ class PendoStream(HttpStream, ABC):
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
         """Turns one Pendo row into a record of this stream's schema."""
         return ObjectShaper(self.get_json_schema())
+
+    def position(self) -> str:
+        """Where the stream stands, for messages."""
+        return "at the start"
+
+    def shrink_page(self) -> None:
+        """Ask for less per request from now on (streams that can)."""
+
+    def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
+        """Pages as the CDK reads them; when a response breaks off, ask again from where the records
+        emitted so far end (each stream's request is built from that position)."""
+        failures = 0
+        while True:
+            emitted = 0
+            try:
+                for record in self._read_pages(
+                    lambda request, response, state, _slice: self.parse_response(response, stream_slice=_slice, stream_state=state),
+                    stream_slice,
+                    stream_state,
+                ):
+                    emitted += 1
+                    yield record
+                return
+            except (BrokenResponse, PageSizeReductionRequiredException) as error:
+                failures = 1 if emitted else failures + 1
+                timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
+                if failures > MAX_FAILURES_WITHOUT_PROGRESS:
+                    raise AirbyteTracedException(
+                        message=f"Stream '{self.name}' stopped {self.position()}: Pendo's answers kept failing ({_reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'.",
+                        internal_message=str(error),
+                        failure_type=FailureType.transient_error,
+                        exception=error,
+                    ) from error
+                if timed_out and not emitted:
+                    self.shrink_page()
+                wait = self._backoff.backoff_time(None, failures)
+                self.logger.warning(f"Stream '{self.name}': {_reason(error)}; reading on {self.position()} in {wait:.1f} s.")
+                time.sleep(wait)
+            except AirbyteTracedException as error:
+                raise AirbyteTracedException(
+                    message=f"Stream '{self.name}' stopped {self.position()}: {error.message or error.internal_message}",
+                    internal_message=error.internal_message,
+                    failure_type=error.failure_type,
+                    exception=error,
+                ) from error
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, PageSizeReductionRequiredException):
+        return "a request timed out"
+    return str(error)

@@ -12,19 +12,19 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple
 
 import requests
-from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .. import aggregation
 from ..config import PendoConfig, config_error
-from ..jsonstream import RESULT_ROWS, iter_rows
+from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 from ..metadata_schema import with_catalogue
 from ..records import MetadataEntityShaper, iso_from_ms, ms_from_iso
 from .base import PendoStream
 from .rest import MetadataAccounts, MetadataCatalogueStream, MetadataVisitors
 
 Position = Tuple[int, Any]  # (last-updated epoch ms, id) of the last row emitted
+MIN_PAGE_SIZE = 100
 
 
 def value_at(row: Mapping[str, Any], path: Tuple[str, ...]) -> Any:
@@ -42,14 +42,28 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
     key_path: str  # Pendo's name of the id, e.g. "id"
     cursor_field: str  # the record's name of the last-updated time
 
+    shrinks_pages_on_timeout = True
+
     def __init__(self, config: PendoConfig):
         self._position: Optional[Position] = None
         self._rows_in_page = 0
+        self._page_size = config.page_size
         super().__init__(config)
 
     @property
     def state_checkpoint_interval(self) -> int:
-        return self.config.page_size
+        return self._page_size
+
+    def position(self) -> str:
+        if self._position is None:
+            return f"at the start ({self.cursor_field} from {iso_from_ms(self.config.start_ms)})"
+        return f"after {self.state}"
+
+    def shrink_page(self) -> None:
+        smaller = max(self._page_size // 2, MIN_PAGE_SIZE)
+        if smaller < self._page_size:
+            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self._page_size}.")
+            self._page_size = smaller
 
     @property
     def state(self) -> MutableMapping[str, Any]:
@@ -103,7 +117,7 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
             self.source_params(),
             sort_paths=[self.cursor_path, self.key_path],
             lower_bound=self.lower_bound(),
-            page_size=self.config.page_size,
+            page_size=self._page_size,
             request_id=self.name,
         )
 
@@ -111,21 +125,18 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         cursor_path = tuple(self.cursor_path.split("."))
         shape = self.shape
         self._rows_in_page = 0
-        for row in iter_rows(response, RESULT_ROWS):
+        for row in iter_rows(response, RESULT_ROWS, required_key="results"):
             key = row.get(self.key_path)
             cursor = value_at(row, cursor_path)
             if key is None or not isinstance(cursor, (int, float)):
-                raise AirbyteTracedException(
-                    message=f"Pendo returned a {self.name} row without '{self.key_path}' or '{self.cursor_path}'; stopping before emitting it.",
-                    failure_type=FailureType.system_error,
-                )
+                raise BrokenResponse(f"Pendo sent a row without '{self.key_path}' or '{self.cursor_path}': {str(row)[:200]}")
             record = shape(row)
             self._position = (cursor, key)
             self._rows_in_page += 1
             yield record
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        if self._rows_in_page < self.config.page_size:
+        if self._rows_in_page < self._page_size:
             return None
         return {"after": self.state}
 

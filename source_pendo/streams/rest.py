@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping, MutableMapping, Optional
 
 import requests
 
-from ..jsonstream import ARRAY_ROWS, iter_rows
+from ..jsonstream import ARRAY_ROWS, BrokenResponse, iter_rows
 from ..records import snake_keys
 from .base import PendoStream
 
@@ -19,18 +19,15 @@ class SingleRequestStream(PendoStream):
 
     is_resumable = False
 
-    def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
-        yield from self._read_pages(
-            lambda request, response, state, _slice: self.parse_response(response, stream_slice=_slice, stream_state=state),
-            stream_slice,
-            stream_state,
-        )
-
 
 class RestListStream(SingleRequestStream):
     """`GET /<list_path>?expand=*`: every object of every app, kept to the chosen apps."""
 
     list_path: str
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._emitted_ids = set()
 
     def path(self, **kwargs: Any) -> str:
         return self.list_path
@@ -44,6 +41,10 @@ class RestListStream(SingleRequestStream):
         for row in iter_rows(response, ARRAY_ROWS):
             if wanted_apps and row.get("appId") is not None and row.get("appId") not in wanted_apps:
                 continue
+            # A list asked for again after it broke off starts from its beginning: skip what was sent.
+            if row.get("id") in self._emitted_ids:
+                continue
+            self._emitted_ids.add(row.get("id"))
             yield shape(row)
 
 
@@ -71,7 +72,12 @@ class MetadataCatalogueStream(SingleRequestStream):
         return {**super().request_kwargs(**kwargs), "stream": False}
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        catalogue = response.json()
+        try:
+            catalogue = response.json()
+        except (ValueError, requests.exceptions.RequestException) as error:
+            raise BrokenResponse(f"the metadata catalogue is not readable JSON ({type(error).__name__})") from error
+        if not isinstance(catalogue, dict):
+            raise BrokenResponse(f"the metadata catalogue is not a JSON object: {str(catalogue)[:200]}")
         yield {group: snake_keys(fields) for group, fields in catalogue.items()}
 
     @cached_property
