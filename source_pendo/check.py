@@ -1,10 +1,12 @@
-"""`check`: one cheap call per endpoint family, and a message that says what to fix."""
+"""The connection check: one cheap call per endpoint family, and a message that says what to fix."""
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import Optional
 
 import requests
+from airbyte_cdk.models import FailureType
 
 from . import aggregation
 from .config import REGION_API_ROOTS, PendoConfig
@@ -14,7 +16,15 @@ CHECK_READ_TIMEOUT_SECONDS = 60
 REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
 
 
-def check_connection(config: PendoConfig) -> Tuple[bool, Optional[str]]:
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    failure_type: FailureType = FailureType.config_error
+
+
+def diagnose(config: PendoConfig) -> Optional[Problem]:
+    """What stops this config from reading Pendo, if anything: the key, its region, its write access,
+    the app ids, or the host being out of reach."""
     session = requests.Session()
     session.auth = PendoKeyAuth(config.api_key)
     timeout = request_timeout(min(config.request_timeout, CHECK_READ_TIMEOUT_SECONDS))
@@ -22,33 +32,34 @@ def check_connection(config: PendoConfig) -> Tuple[bool, Optional[str]]:
         response = session.get(config.api_root + "metadata/schema/visitor", timeout=timeout)
         problem = _problem(response, config, aggregation_call=False)
         if problem:
-            return False, problem
+            return problem
         probe = aggregation.pipeline_body("pages", {"appId": config.app_id_param}, [{"count": None}], request_id="check")
         response = session.post(config.api_root + "aggregation", json=probe, timeout=timeout)
-        problem = _problem(response, config, aggregation_call=True)
+        return _problem(response, config, aggregation_call=True)
     except requests.exceptions.Timeout:
-        return False, f"{_host(config)} did not answer within {timeout[1]} seconds. Check 'Region' (or 'API base URL') and try again later."
+        return Problem(f"{_host(config)} did not answer within {timeout[1]} seconds. Check 'Region' (or 'API base URL') and try again later.", FailureType.transient_error)
     except requests.exceptions.ConnectionError:
-        return False, f"Could not connect to {_host(config)}. Check 'Region' (or 'API base URL') and that this network can reach Pendo."
+        return Problem(f"Could not connect to {_host(config)}. Check 'Region' (or 'API base URL') and that this network can reach Pendo.", FailureType.transient_error)
+    except requests.exceptions.RequestException as error:
+        return Problem(f"The request to {_host(config)} failed ({type(error).__name__}). Check 'API base URL'.")
     finally:
         session.close()
-    return (False, problem) if problem else (True, None)
 
 
-def _problem(response: requests.Response, config: PendoConfig, aggregation_call: bool) -> Optional[str]:
+def _problem(response: requests.Response, config: PendoConfig, aggregation_call: bool) -> Optional[Problem]:
     status = response.status_code
     if status < 400:
         return None
     if status in (401, 403):
-        return rejected_key_message(status, aggregation_call)
+        return Problem(rejected_key_message(status, aggregation_call))
     if status == 400:
         if aggregation_call and config.app_ids:
-            return (
+            return Problem(
                 f"Pendo rejected the app ids {list(config.app_ids)} ({pendo_reason(response)}). Use ids of apps of this"
                 " subscription (Settings > Subscription Settings > Apps), or leave 'App IDs' empty for every app."
             )
-        return wrong_region_message(config)
-    return f"{_host(config)} answered HTTP {status} ({pendo_reason(response)}). Pendo may be unavailable: try again later."
+        return Problem(wrong_region_message(config))
+    return Problem(f"{_host(config)} answered HTTP {status} ({pendo_reason(response)}). Pendo may be unavailable: try again later.", FailureType.transient_error)
 
 
 def wrong_region_message(config: PendoConfig) -> str:

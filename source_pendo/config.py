@@ -25,6 +25,11 @@ ALL_APPS = 'expandAppIds("*")'
 # The same rule as the spec's `pattern` for start_date (the CDK does not check `format`).
 START_DATE_FORMAT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
 EARLIEST_START = datetime(2010, 1, 1, tzinfo=timezone.utc)
+KEY_FORMAT = re.compile(r"^[\x21-\x7e]+$")
+KEY_HELP = "Create one in Pendo under Settings > Integrations > Integration Keys and paste it in 'Integration key'."
+MAX_LOOKBACK_DAYS = 180
+MAX_REQUEST_TIMEOUT = 3600
+MAX_PAGE_SIZE = 500_000
 
 DEFAULTS = {
     "region": "US",
@@ -72,9 +77,7 @@ class PendoConfig:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "PendoConfig":
         settings = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
-        api_key = str(settings.get("api_key") or "").strip()
-        if not api_key:
-            raise config_error("The integration key is missing. Paste a Pendo integration key (Settings > Integrations > Integration Keys).")
+        api_key = _api_key(settings.get("api_key"))
         region = str(settings["region"]).upper()
         if region not in REGION_API_ROOTS:
             raise config_error(f"Unknown region '{settings['region']}'. Choose one of {', '.join(REGION_API_ROOTS)}.")
@@ -84,11 +87,11 @@ class PendoConfig:
             api_root=_api_root(settings.get("base_url"), region),
             start_date=_start_date(settings.get("start_date")),
             period=_choice("period", settings["period"], ("day", "hour")),
-            lookback_window_days=_positive_int("lookback_window", settings["lookback_window"], "Lookback window (days)"),
+            lookback_window_days=_bounded_int("lookback_window", settings["lookback_window"], "Lookback window (days)", MAX_LOOKBACK_DAYS),
             app_ids=_app_ids(settings["app_ids"]),
-            include_anonymous_visitors=bool(settings["include_anonymous_visitors"]),
-            request_timeout=_positive_int("request_timeout", settings["request_timeout"], "Request timeout (seconds)"),
-            page_size=_positive_int("page_size", settings["page_size"], "Page size (rows)"),
+            include_anonymous_visitors=_boolean("include_anonymous_visitors", settings["include_anonymous_visitors"], "Include anonymous visitors"),
+            request_timeout=_bounded_int("request_timeout", settings["request_timeout"], "Request timeout (seconds)", MAX_REQUEST_TIMEOUT),
+            page_size=_bounded_int("page_size", settings["page_size"], "Page size (rows)", MAX_PAGE_SIZE),
         )
 
 
@@ -134,10 +137,26 @@ def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> str:
     return text
 
 
-def _positive_int(name: str, value: Any, title: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise config_error(f"{title} ('{name}') must be a whole number above 0, got {value!r}.")
+def _bounded_int(name: str, value: Any, title: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+        raise config_error(f"{title} ('{name}') must be a whole number above 0 and at most {maximum}, got {value!r}.")
     return value
+
+
+def _boolean(name: str, value: Any, title: str) -> bool:
+    if not isinstance(value, bool):
+        raise config_error(f"{title} ('{name}') must be true or false, got {value!r}.")
+    return value
+
+
+def _api_key(value: Any) -> str:
+    key = str(value or "").strip()
+    if not key:
+        raise config_error(f"The integration key is missing. {KEY_HELP}")
+    if not KEY_FORMAT.match(key):
+        # Never echo the key: it is a secret even when malformed.
+        raise config_error(f"The integration key has characters no Pendo key has (spaces, line breaks or non-ASCII). Copy it again without them. {KEY_HELP}")
+    return key
 
 
 def _app_ids(value: Any) -> Tuple[int, ...]:

@@ -15,13 +15,14 @@ from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, Htt
 from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 
+from .config import KEY_HELP
+
 API_KEY_HEADER = "x-pendo-integration-key"
 CONNECT_TIMEOUT_SECONDS = 30
 MAX_RETRIES = 8
 MAX_RETRY_SECONDS = 900
 # Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
 MAX_BACKOFF_SECONDS = 120.0
-KEY_HELP = "Create a key under Settings > Integrations > Integration Keys in Pendo and paste it in 'Integration key'."
 
 
 class PendoKeyAuth(requests.auth.AuthBase):

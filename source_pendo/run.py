@@ -1,9 +1,25 @@
 import sys
+from typing import List, Optional
 
-from airbyte_cdk.entrypoint import launch
+from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
 
+from .config import PendoConfig
 from .source import SourcePendo
 
 
-def run() -> None:
-    launch(SourcePendo(), sys.argv[1:])
+class PendoEntrypoint(AirbyteEntrypoint):
+    @staticmethod
+    def validate_connection(source_spec, config) -> None:
+        # Our own checks first: their messages name the field and the fix, where a JSON-schema
+        # error only quotes the rule that failed. The spec's own validation still follows.
+        PendoConfig.from_mapping(config)
+        AirbyteEntrypoint.validate_connection(source_spec, config)
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    """The CDK's `launch`, with PendoEntrypoint."""
+    entrypoint = PendoEntrypoint(SourcePendo())
+    parsed_args = entrypoint.parse_args(sys.argv[1:] if args is None else args)
+    with PRINT_BUFFER:
+        for message in entrypoint.run(parsed_args):
+            print(f"{message}\n", end="")

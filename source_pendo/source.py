@@ -1,17 +1,18 @@
-"""SourcePendo: from a config to its streams, and the connection check."""
+"""SourcePendo: from a config to its streams, the connection check, and the checks discover and read
+make before they start."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
-from airbyte_cdk.models import AirbyteConnectionStatus, Status
+from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, FailureType, Status
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from .check import check_connection
-from .config import PendoConfig
+from .check import diagnose
+from .config import PendoConfig, config_error
 from .streams import Accounts, Features, Guides, MetadataAccounts, MetadataVisitors, Pages, Reports, Segments, TrackTypes, Visitors
 
 
@@ -25,15 +26,35 @@ class SourcePendo(AbstractSource):
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
         try:
-            settings = PendoConfig.from_mapping(config)
+            problem = diagnose(PendoConfig.from_mapping(config))
         except AirbyteTracedException as error:
             return False, error.message
-        return check_connection(settings)
+        return (False, problem.message) if problem else (True, None)
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        problem = diagnose(PendoConfig.from_mapping(config))
+        if problem and problem.failure_type == FailureType.config_error:
+            raise config_error(problem.message)
+        return super().discover(logger, config)
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[Any]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        known = {stream.name for stream in self.streams(config)}
+        unknown = sorted({configured.stream.name for configured in catalog.streams} - known)
+        if unknown:
+            raise config_error(
+                f"The catalog names streams source-pendo does not have: {', '.join(unknown)}. Refresh the source schema in the"
+                f" connection's settings and deselect them (source-pendo has: {', '.join(sorted(known))})."
+            )
+        yield from super().read(logger, config, catalog, state)
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         settings = PendoConfig.from_mapping(config)
-        metadata_accounts = MetadataAccounts(settings)
-        metadata_visitors = MetadataVisitors(settings)
         return [
             Accounts(settings, catalogue=MetadataAccounts(settings)),
             Visitors(settings, catalogue=MetadataVisitors(settings)),
@@ -43,6 +64,6 @@ class SourcePendo(AbstractSource):
             TrackTypes(settings),
             Reports(settings),
             Segments(settings),
-            metadata_accounts,
-            metadata_visitors,
+            MetadataAccounts(settings),
+            MetadataVisitors(settings),
         ]

@@ -1,7 +1,14 @@
 import pytest
 import requests
 
-from source_pendo.check import check_connection
+from airbyte_cdk.models import FailureType
+
+from source_pendo.check import diagnose
+
+
+def check_connection(config):
+    problem = diagnose(config)
+    return (False, problem.message) if problem else (True, None)
 
 from .conftest import API_ROOT
 
@@ -49,7 +56,13 @@ def test_unknown_app_ids(requests_mock, make_config):
     assert not ok and "[42]" in message and "unknown app 42" in message
 
 
-def test_unreachable_host(requests_mock, make_config):
+def test_unreachable_host_is_not_a_config_problem(requests_mock, make_config):
     requests_mock.get(SCHEMA, exc=requests.exceptions.ConnectionError("refused"))
-    ok, message = check_connection(make_config())
-    assert not ok and "Could not connect to Pendo at pendo.test" in message
+    problem = diagnose(make_config())
+    assert "Could not connect to Pendo at pendo.test" in problem.message
+    assert problem.failure_type == FailureType.transient_error
+
+
+def test_pendo_down_is_not_a_config_problem(requests_mock, make_config):
+    requests_mock.get(SCHEMA, status_code=503, text="<html>down</html>")
+    assert diagnose(make_config()).failure_type == FailureType.transient_error

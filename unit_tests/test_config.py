@@ -53,6 +53,11 @@ def test_start_date_accepts_date_times_with_offsets():
         ({"page_size": 0}, "above 0"),
         ({"request_timeout": -1}, "above 0"),
         ({"lookback_window": 0}, "above 0"),
+        ({"page_size": 10_000_000}, "at most 500000"),
+        ({"page_size": "50000"}, "whole number"),
+        ({"include_anonymous_visitors": "yes"}, "true or false"),
+        ({"api_key": "abc def"}, "Copy it again"),
+        ({"api_key": "clé"}, "Copy it again"),
         ({"base_url": "ftp://x"}, "http:// or https://"),
         ({"period": "week"}, "day, hour"),
     ],
@@ -73,3 +78,17 @@ def test_start_date_rule_is_the_spec_pattern():
 
     spec = yaml.safe_load(resources.files("source_pendo").joinpath("spec.yaml").read_text())
     assert spec["connectionSpecification"]["properties"]["start_date"]["pattern"] == START_DATE_FORMAT.pattern
+
+
+def test_config_bounds_are_the_spec_bounds():
+    import yaml
+    from importlib import resources
+
+    from source_pendo import config
+
+    properties = yaml.safe_load(resources.files("source_pendo").joinpath("spec.yaml").read_text())["connectionSpecification"]["properties"]
+    assert properties["page_size"]["maximum"] == config.MAX_PAGE_SIZE
+    assert properties["request_timeout"]["maximum"] == config.MAX_REQUEST_TIMEOUT
+    assert properties["lookback_window"]["maximum"] == config.MAX_LOOKBACK_DAYS
+    assert properties["region"]["enum"] == list(config.REGION_API_ROOTS)
+    assert properties["period"]["enum"] == ["day", "hour"]
