@@ -9,11 +9,10 @@ import requests
 from airbyte_cdk.models import FailureType
 
 from . import aggregation
-from .config import REGION_API_ROOTS, PendoConfig
-from .http import PendoKeyAuth, pendo_reason, rejected_key_message, request_timeout
+from .config import PendoConfig
+from .http import PendoKeyAuth, host_of, pendo_reason, rejected_key_message, request_timeout, wrong_region_message
 
 CHECK_READ_TIMEOUT_SECONDS = 60
-REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
 
 
 @dataclass(frozen=True)
@@ -58,17 +57,9 @@ def _problem(response: requests.Response, config: PendoConfig, aggregation_call:
                 f"Pendo rejected the app ids {list(config.app_ids)} ({pendo_reason(response)}). Use ids of apps of this"
                 " subscription (Settings > Subscription Settings > Apps), or leave 'App IDs' empty for every app."
             )
-        return Problem(wrong_region_message(config))
+        return Problem(f"{_host(config)} refused the key with HTTP 400. {wrong_region_message(config)}")
     return Problem(f"{_host(config)} answered HTTP {status} ({pendo_reason(response)}). Pendo may be unavailable: try again later.", FailureType.transient_error)
 
 
-def wrong_region_message(config: PendoConfig) -> str:
-    message = f"{_host(config)} refused the key with HTTP 400, which is how Pendo answers a key of another region."
-    hint = config.region_hint_from_key
-    if hint and hint != config.region:
-        return f"{message} The key ends in the suffix of region {hint}: set 'Region' to {hint}."
-    return f"{message} Set 'Region' to your subscription's region; the host you log in to tells it ({REGION_HOSTS_HELP})."
-
-
 def _host(config: PendoConfig) -> str:
-    return "Pendo at " + config.api_root.split("/")[2]
+    return "Pendo at " + host_of(config)

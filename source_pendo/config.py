@@ -70,10 +70,6 @@ class PendoConfig:
             return ALL_APPS
         return self.app_ids[0] if len(self.app_ids) == 1 else list(self.app_ids)
 
-    @property
-    def region_hint_from_key(self) -> Optional[str]:
-        return region_from_key_suffix(self.api_key)
-
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "PendoConfig":
         settings = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}

@@ -15,7 +15,7 @@ from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, Htt
 from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 
-from .config import KEY_HELP
+from .config import KEY_HELP, REGION_API_ROOTS, PendoConfig, region_from_key_suffix
 
 API_KEY_HEADER = "x-pendo-integration-key"
 CONNECT_TIMEOUT_SECONDS = 30
@@ -23,6 +23,7 @@ MAX_RETRIES = 8
 MAX_RETRY_SECONDS = 900
 # Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
 MAX_BACKOFF_SECONDS = 120.0
+REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
 
 
 class PendoKeyAuth(requests.auth.AuthBase):
@@ -57,12 +58,23 @@ def rejected_key_message(status: int, aggregation: bool) -> str:
     return message
 
 
-def bad_request_message(response: requests.Response) -> str:
-    reason = pendo_reason(response)
+def host_of(config: PendoConfig) -> str:
+    return config.api_root.split("/")[2]
+
+
+def wrong_region_message(config: PendoConfig) -> str:
+    """Pendo answers a key of another region with HTTP 400: which region to pick instead."""
+    message = "Pendo answers a key of another region with HTTP 400."
+    hint = region_from_key_suffix(config.api_key)
+    if hint and hint != config.region:
+        return f"{message} The key ends in the suffix of region {hint}: set 'Region' to {hint}."
+    return f"{message} Set 'Region' to your subscription's region; the host you log in to tells it ({REGION_HOSTS_HELP})."
+
+
+def bad_request_message(response: requests.Response, config: PendoConfig) -> str:
     return (
-        f"Pendo rejected the request (HTTP 400: {reason}). Check that every app id in 'App IDs' belongs to this"
-        " subscription and that 'Region' is the region of the key: a key used on another region's host is"
-        " answered with HTTP 400."
+        f"Pendo rejected the request (HTTP 400: {pendo_reason(response)}). {wrong_region_message(config)}"
+        " If 'App IDs' is set, check that each is the id of an app of this subscription."
     )
 
 
@@ -83,7 +95,7 @@ class PendoErrorHandler(HttpStatusErrorHandler):
     With `shrink_pages_on_timeout`, a read timeout asks the stream for a smaller page instead of
     sending the same too-big query again."""
 
-    def __init__(self, logger: logging.Logger, shrink_pages_on_timeout: bool = False):
+    def __init__(self, logger: logging.Logger, config: PendoConfig, shrink_pages_on_timeout: bool = False):
         mapping = dict(DEFAULT_ERROR_MAPPING)
         mapping[422] = ErrorResolution(
             response_action=ResponseAction.FAIL,
@@ -102,6 +114,7 @@ class PendoErrorHandler(HttpStatusErrorHandler):
         )
         super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
         self._mapping = mapping
+        self._config = config
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
         if isinstance(response_or_exception, Exception):
@@ -120,7 +133,7 @@ class PendoErrorHandler(HttpStatusErrorHandler):
                 return ErrorResolution(
                     response_action=ResponseAction.FAIL,
                     failure_type=FailureType.config_error,
-                    error_message=bad_request_message(response_or_exception),
+                    error_message=bad_request_message(response_or_exception, self._config),
                 )
         return super().interpret_response(response_or_exception)
 

@@ -22,8 +22,8 @@ def response(status: int, url: str = PAGES, body: bytes = b"{}", headers=None) -
 
 
 @pytest.fixture
-def handler():
-    return PendoErrorHandler(logging.getLogger("test"))
+def handler(make_config):
+    return PendoErrorHandler(logging.getLogger("test"), make_config(api_key="abc.eu"))
 
 
 def test_auth_sets_pendo_header_without_prefix():
@@ -49,7 +49,16 @@ def test_bad_request_names_region_and_app_ids_and_pendos_reason(handler):
     resolution = handler.interpret_response(response(400, AGGREGATION, b'{"message": "unknown app 42"}'))
     assert resolution.failure_type == FailureType.config_error
     assert "unknown app 42" in resolution.error_message
-    assert "Region" in resolution.error_message and "App IDs" in resolution.error_message
+    assert "set 'Region' to EU" in resolution.error_message and "App IDs" in resolution.error_message
+
+
+def test_read_timeouts_shrink_pages_only_where_pages_can_shrink(make_config):
+    config = make_config()
+    paged = PendoErrorHandler(logging.getLogger("test"), config, shrink_pages_on_timeout=True)
+    single = PendoErrorHandler(logging.getLogger("test"), config)
+    assert paged.interpret_response(requests.exceptions.ReadTimeout()).response_action == ResponseAction.REDUCE_PAGE_SIZE
+    assert single.interpret_response(requests.exceptions.ReadTimeout()).response_action == ResponseAction.RETRY
+    assert paged.interpret_response(requests.exceptions.ConnectTimeout()).response_action == ResponseAction.RETRY
 
 
 @pytest.mark.parametrize("status", [429])

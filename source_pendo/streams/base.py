@@ -41,7 +41,7 @@ class PendoStream(HttpStream, ABC):
         return {"timeout": request_timeout(self.config.request_timeout), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:
-        return PendoErrorHandler(self.logger, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
+        return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
 
     def get_backoff_strategy(self) -> BackoffStrategy:
         return PendoBackoffStrategy()
