@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
-from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, ConfiguredAirbyteCatalog, FailureType, Status
+from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType, Status
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -52,6 +52,15 @@ class SourcePendo(AbstractSource):
                 f" connection's settings and deselect them (source-pendo has: {', '.join(sorted(known))})."
             )
         yield from super().read(logger, config, catalog, state)
+
+    def read_state(self, state_path: str) -> List[AirbyteStateMessage]:
+        try:
+            return super().read_state(state_path)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise config_error(
+                f"The saved state is not state source-pendo can read ({error}). Reset the connection's state (or the"
+                " streams' data) so the next sync starts afresh."
+            ) from error
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         settings = PendoConfig.from_mapping(config)
