@@ -113,3 +113,11 @@ def test_single_request_streams_read_everything_even_with_a_saved_state(simulato
     state = StateBuilder().with_stream_state("reports", {"__ab_full_refresh_sync_complete": True}).build()
     output = run_read(config, ["reports"], state=state)
     assert len(records_of(output, "reports")) == len(simulator.dataset.reports)
+
+
+def test_progress_is_logged_once_per_page(simulator, config):
+    output = run_read(config, ["pages"])
+    progress = [log.log.message for log in output.logs if log.log.message.startswith("Stream 'pages': page ")]
+    pages = -(-len(simulator.dataset.pages) // config["page_size"])
+    assert len(progress) in (pages, pages + 1)  # a last, empty page when the rows fill whole pages
+    assert f"({len(simulator.dataset.pages)} so far)" in progress[-1]

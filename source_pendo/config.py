@@ -50,6 +50,7 @@ def config_error(message: str) -> AirbyteTracedException:
 class PendoConfig:
     api_key: str
     region: str
+    region_from_key: bool  # 'Region' was left at US and the key's suffix named another
     api_root: str
     start_date: datetime
     period: str
@@ -77,9 +78,14 @@ class PendoConfig:
         region = str(settings["region"]).upper()
         if region not in REGION_API_ROOTS:
             raise config_error(f"Unknown region '{settings['region']}'. Choose one of {', '.join(REGION_API_ROOTS)}.")
+        suffix_region = region_from_key_suffix(api_key)
+        region_from_key = region == DEFAULTS["region"] and suffix_region not in (None, region) and not settings.get("base_url")
+        if region_from_key:
+            region = suffix_region
         return cls(
             api_key=api_key,
             region=region,
+            region_from_key=region_from_key,
             api_root=_api_root(settings.get("base_url"), region),
             start_date=_start_date(settings.get("start_date")),
             period=_choice("period", settings["period"], ("day", "hour")),

@@ -16,6 +16,16 @@ from .config import PendoConfig, config_error
 from .streams import Accounts, Features, Guides, MetadataAccounts, MetadataVisitors, Pages, Reports, Segments, TrackTypes, Visitors
 
 
+logger = logging.getLogger("airbyte")
+
+
+def settings_of(config: Mapping[str, Any]) -> PendoConfig:
+    settings = PendoConfig.from_mapping(config)
+    if settings.region_from_key:
+        logger.info(f"Using region {settings.region}: 'Region' was left at US and the integration key ends in the suffix of {settings.region}.")
+    return settings
+
+
 class SourcePendo(AbstractSource):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         # The CDK's check() shows repr(message), quotes and all; users see this text as it is.
@@ -26,13 +36,13 @@ class SourcePendo(AbstractSource):
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
         try:
-            problem = diagnose(PendoConfig.from_mapping(config))
+            problem = diagnose(settings_of(config))
         except AirbyteTracedException as error:
             return False, error.message
         return (False, problem.message) if problem else (True, None)
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
-        problem = diagnose(PendoConfig.from_mapping(config))
+        problem = diagnose(settings_of(config))
         if problem and problem.failure_type == FailureType.config_error:
             raise config_error(problem.message)
         return super().discover(logger, config)
@@ -63,7 +73,7 @@ class SourcePendo(AbstractSource):
             ) from error
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
-        settings = PendoConfig.from_mapping(config)
+        settings = settings_of(config)
         return [
             Accounts(settings, catalogue=MetadataAccounts(settings)),
             Visitors(settings, catalogue=MetadataVisitors(settings)),

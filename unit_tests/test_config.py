@@ -92,3 +92,14 @@ def test_config_bounds_are_the_spec_bounds():
     assert properties["lookback_window"]["maximum"] == config.MAX_LOOKBACK_DAYS
     assert properties["region"]["enum"] == list(config.REGION_API_ROOTS)
     assert properties["period"]["enum"] == ["day", "hour"]
+
+
+def test_region_left_at_us_follows_a_key_suffix_of_another_region():
+    inferred = PendoConfig.from_mapping({**GOOD, "api_key": "abc.eu"})
+    assert (inferred.region, inferred.region_from_key, inferred.api_root) == ("EU", True, "https://app.eu.pendo.io/api/v1/")
+    chosen = PendoConfig.from_mapping({**GOOD, "api_key": "abc.eu", "region": "AU"})
+    assert (chosen.region, chosen.region_from_key) == ("AU", False)
+    plain = PendoConfig.from_mapping({**GOOD, "api_key": "abc"})
+    assert (plain.region, plain.region_from_key) == ("US", False)
+    proxied = PendoConfig.from_mapping({**GOOD, "api_key": "abc.eu", "base_url": "https://proxy.example/api/v1/"})
+    assert (proxied.region_from_key, proxied.api_root) == (False, "https://proxy.example/api/v1/")

@@ -47,6 +47,8 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
     def __init__(self, config: PendoConfig):
         self._position: Optional[Position] = None
         self._rows_in_page = 0
+        self._pages_read = 0
+        self._rows_read = 0
         self._page_size = config.page_size
         super().__init__(config)
 
@@ -134,6 +136,9 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
             self._position = (cursor, key)
             self._rows_in_page += 1
             yield record
+        self._pages_read += 1
+        self._rows_read += self._rows_in_page
+        self.logger.info(f"Stream '{self.name}': page {self._pages_read} read, {self._rows_in_page} rows ({self._rows_read} so far); now {self.position()}.")
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         if self._rows_in_page < self._page_size:
