@@ -57,7 +57,7 @@ def _problem(response: requests.Response, config: PendoConfig, aggregation_call:
                 f"Pendo rejected the app ids {list(config.app_ids)} ({pendo_reason(response)}). Use ids of apps of this"
                 " subscription (Settings > Subscription Settings > Apps), or leave 'App IDs' empty for every app."
             )
-        return Problem(f"{_host(config)} refused the key with HTTP 400. {wrong_region_message(config)}")
+        return Problem(f"{_host(config)} refused the key. {wrong_region_message(config)}")
     return Problem(f"{_host(config)} answered HTTP {status} ({pendo_reason(response)}). Pendo may be unavailable: try again later.", FailureType.transient_error)
 
 

@@ -46,16 +46,25 @@ def is_aggregation(response: requests.Response) -> bool:
 
 
 def rejected_key_message(status: int, aggregation: bool) -> str:
-    if status == 401:
-        message = f"Pendo rejected the integration key (HTTP 401): it is wrong or has been revoked. {KEY_HELP}"
-    else:
-        message = f"Pendo refused the integration key access (HTTP 403): it may have been revoked. {KEY_HELP}"
     if aggregation:
-        message += (
-            " Only aggregation queries were refused: some Pendo subscriptions require the key to have"
-            " 'Allow Write Access' for them; tick it on the key or create a key with it."
+        return (
+            f"Pendo refused aggregation queries with this integration key (HTTP {status}). Some Pendo subscriptions"
+            " require the key to have 'Allow Write Access' for them: tick it on the key in Settings > Integrations >"
+            f" Integration Keys, or create a key with it. If the key was revoked, create a new one. {KEY_HELP}"
         )
-    return message
+    if status == 401:
+        return f"Pendo rejected the integration key (HTTP 401): it is wrong or has been revoked. {KEY_HELP}"
+    return f"Pendo refused the integration key access (HTTP 403): it may have been revoked. {KEY_HELP}"
+
+
+def pendo_reason(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "no reason given")[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)[:300]
+    return str(body)[:300]
 
 
 def host_of(config: PendoConfig) -> str:
@@ -76,16 +85,6 @@ def bad_request_message(response: requests.Response, config: PendoConfig) -> str
         f"Pendo rejected the request (HTTP 400: {pendo_reason(response)}). {wrong_region_message(config)}"
         " If 'App IDs' is set, check that each is the id of an app of this subscription."
     )
-
-
-def pendo_reason(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return (response.text or response.reason or "no reason given")[:300]
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:300]
 
 
 class PendoErrorHandler(HttpStatusErrorHandler):
