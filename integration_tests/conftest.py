@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Dict, Iterable, List, Optional
 
 import pytest
@@ -13,7 +14,8 @@ from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.source import SourcePendo
 
 ENTITY_STREAMS = ["accounts", "visitors", "pages", "features", "guides", "track_types"]
-ALL_STREAMS = ENTITY_STREAMS + ["reports", "segments", "metadata_accounts", "metadata_visitors"]
+EVENT_STREAMS = ["events", "feature_events", "page_events", "track_events", "guide_events", "poll_events", "visitor_history"]
+ALL_STREAMS = ENTITY_STREAMS + ["reports", "segments", "metadata_accounts", "metadata_visitors"] + EVENT_STREAMS
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +36,31 @@ def simulator():
 @pytest.fixture
 def config(simulator) -> Dict[str, Any]:
     return {"api_key": simulator.api_key, "start_date": "2025-01-01", "base_url": simulator.url, "page_size": 7}
+
+
+@pytest.fixture
+def clock(simulator, monkeypatch):
+    """The connector's "now" is the simulator's clock."""
+    monkeypatch.setattr("source_pendo.windows.now_ms", lambda: simulator.clock_ms)
+    return simulator
+
+
+def primary_key(stream: str, period: str = "day") -> List[str]:
+    """The stream's primary key columns, as the connector declares them."""
+    [instance] = [s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01", "period": period}) if s.name == stream]
+    key = instance.primary_key
+    return [] if key is None else [key] if isinstance(key, str) else [field for [field] in key]
+
+
+def records_by_key(output: EntrypointOutput, stream: str, period: str = "day") -> Dict[tuple, Dict[str, Any]]:
+    key = primary_key(stream, period)
+    return {tuple(record.get(field) for field in key): record for record in records_of(output, stream)}
+
+
+def duplicate_keys(output: EntrypointOutput, stream: str, period: str = "day") -> Dict[tuple, int]:
+    key = primary_key(stream, period)
+    counts = Counter(tuple(record.get(field) for field in key) for record in records_of(output, stream))
+    return {k: n for k, n in counts.items() if n > 1}
 
 
 def catalog(streams: Iterable[str], sync_mode: SyncMode = SyncMode.full_refresh):

@@ -127,8 +127,9 @@ def test_aggregation_requires_json_content_type(api):
 
 
 def test_unknown_path_and_wrong_method(api, sim):
-    response = api.get("visitor/abc/history")
-    assert response.status_code == 404 and "no such endpoint" in response.json()["message"]
+    for unknown in ("visitor/abc/activity", "visitor/abc", "visitors/abc/history", "pages"):
+        response = api.get(unknown)
+        assert response.status_code == 404 and "no such endpoint" in response.json()["message"]
     assert api.get("aggregation").status_code == 405
     assert api.session.post(sim.url + "page", timeout=5).status_code == 405
 
@@ -439,7 +440,8 @@ def test_accounts_source_by_app(api, sim):
         ({"response": {"mimeType": "application/json"}}, 422, "request.pipeline is required"),
         ({"request": {"pipeline": []}}, 400, "non-empty list"),
         ({"request": {"pipeline": [{"limit": 1}]}}, 400, "first pipeline stage"),
-        ({"request": {"pipeline": [source("pageEvents")]}}, 400, "unknown source type 'pageEvents'"),
+        ({"request": {"pipeline": [source("pageViews")]}}, 400, "unknown source type 'pageViews'"),
+        ({"request": {"pipeline": [source("pageEvents")]}}, 400, "no period specified for time series source"),
         ({"request": {"pipeline": [source("visitors", {"foo": 1})]}}, 400, "bad parameters for source type visitors"),
         ({"request": {"pipeline": [source("visitors", {"identified": "yes"})]}}, 400, "bad parameters for source type visitors"),
         ({"request": {"pipeline": [{"source": {"accounts": None, "timeSeries": {}}}]}}, 400, "does not take a timeSeries"),

@@ -30,8 +30,18 @@ def after_key(paths: Sequence[str], values: Sequence[Any]) -> str:
     clauses = []
     for index, path in enumerate(paths):
         equal_prefix = [f"{p} == {literal(v)}" for p, v in zip(paths[:index], values[:index])]
-        clauses.append(" && ".join(equal_prefix + [f"{path} > {literal(values[index])}"]))
+        clauses.append(" && ".join(equal_prefix + [greater(path, values[index])]))
     return " || ".join(f"({clause})" if " && " in clause else clause for clause in clauses)
+
+
+def greater(path: str, value: Any) -> str:
+    """`path` sorts after `value`. Null sorts first, and `x > null` is false in Pendo's filters."""
+    return f"{path} != null" if value is None else f"{path} > {literal(value)}"
+
+
+def time_series(period: str, first_ms: int, count: int) -> dict:
+    """`count` day or hour buckets of Pendo's, starting with the one that holds `first_ms`."""
+    return {"period": f"{period}Range", "first": first_ms, "count": count}
 
 
 def pipeline_body(
@@ -40,21 +50,36 @@ def pipeline_body(
     stages: Sequence[Mapping[str, Any]] = (),
     *,
     request_id: str,
+    window: Optional[Mapping[str, Any]] = None,
 ) -> dict:
+    source_stage: dict = {source: source_params}
+    if window is not None:
+        source_stage["timeSeries"] = window
     return {
         "response": {"mimeType": "application/json"},
         "request": {
             "requestId": f"{REQUEST_ID_PREFIX}:{request_id}",
-            "pipeline": [{"source": {source: source_params}}, *stages],
+            "pipeline": [{"source": source_stage}, *stages],
         },
     }
 
 
-def keyset_page(source: str, source_params, *, sort_paths: Sequence[str], lower_bound: str, page_size: int, request_id: str) -> dict:
-    """One page of rows in `sort_paths` order, starting past `lower_bound` (a filter expression)."""
+def keyset_page(
+    source: str,
+    source_params,
+    *,
+    sort_paths: Sequence[str],
+    lower_bound: Optional[str],
+    page_size: int,
+    request_id: str,
+    window: Optional[Mapping[str, Any]] = None,
+) -> dict:
+    """One page of rows in `sort_paths` order, past `lower_bound` (a filter expression) if any."""
+    stages = [{"filter": lower_bound}] if lower_bound else []
     return pipeline_body(
         source,
         source_params,
-        [{"filter": lower_bound}, {"sort": list(sort_paths)}, {"limit": page_size}],
+        [*stages, {"sort": list(sort_paths)}, {"limit": page_size}],
         request_id=request_id,
+        window=window,
     )

@@ -39,14 +39,15 @@ class _HeadRecorder:
         return chunk
 
 
-def iter_rows(response: requests.Response, prefix: str, required_key: Optional[str] = None) -> Iterator[Any]:
-    """The values at `prefix` of a (possibly huge, possibly compressed) body, as they arrive.
+def iter_rows(response: requests.Response, prefix: str) -> Iterator[Any]:
+    """The rows at `prefix` (RESULT_ROWS or ARRAY_ROWS) of a (possibly huge, possibly compressed)
+    body, as they arrive.
 
-    Raises BrokenResponse when the body breaks off, times out, is not JSON, or (given
-    `required_key`) holds no rows and lacks that key."""
+    Raises BrokenResponse when the body breaks off, times out, is not JSON, or holds no rows
+    because it is not the array it should be (`{"results": [...]}` or `[...]`)."""
     raw = response.raw
     raw.decode_content = True
-    body = _HeadRecorder(raw) if required_key else raw
+    body = _HeadRecorder(raw)
     rows = 0
     try:
         for row in ijson.items(body, prefix, use_float=True):
@@ -58,13 +59,17 @@ def iter_rows(response: requests.Response, prefix: str, required_key: Optional[s
         raise BrokenResponse(f"the connection broke after {rows} rows ({type(error).__name__})") from error
     except ijson.JSONError as error:
         raise BrokenResponse(f"the response is not valid JSON after {rows} rows ({error})") from error
-    if required_key and rows == 0 and not _has_key(body.head, required_key):
-        raise BrokenResponse(f"the response has no '{required_key}': {body.head[:200]!r}")
+    if rows == 0 and not _holds_rows(body.head, prefix):
+        expected = "a JSON array" if prefix == ARRAY_ROWS else "'results'"
+        raise BrokenResponse(f"the response has no rows and is not {expected}: {body.head[:200]!r}")
 
 
-def _has_key(head: bytes, key: str) -> bool:
+def _holds_rows(head: bytes, prefix: str) -> bool:
+    """Whether an empty answer is a real empty answer: an empty array where the rows belong."""
     try:
         document = json.loads(head)
     except ValueError:
         return False
-    return isinstance(document, dict) and key in document
+    if prefix == ARRAY_ROWS:
+        return isinstance(document, list)
+    return isinstance(document, dict) and isinstance(document.get(prefix.split(".")[0]), list)

@@ -79,13 +79,20 @@ def convert_times(record: Dict[str, Any], tree: Mapping[str, Any]) -> Dict[str, 
 
 
 class ObjectShaper:
-    """Pendo objects (pages, features, reports, ...): snake_case keys at every depth, times as ISO."""
+    """Pendo objects and events: snake_case keys at every depth, times as ISO. Under the top-level
+    columns named in `keep_names_under` (track event properties, ...) names are users' own: kept."""
 
-    def __init__(self, schema: Mapping[str, Any]):
+    def __init__(self, schema: Mapping[str, Any], keep_names_under: Tuple[str, ...] = ()):
         self._times = time_paths(schema)
+        self._free_form = frozenset(keep_names_under)
 
     def __call__(self, row: Mapping[str, Any]) -> Dict[str, Any]:
-        return convert_times(snake_keys(row), self._times)
+        free_form = self._free_form
+        record = {}
+        for key, value in row.items():
+            name = snake_case(key)
+            record[name] = value if name in free_form else snake_keys(value)
+        return convert_times(record, self._times)
 
 
 class MetadataEntityShaper:

@@ -13,7 +13,25 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .check import diagnose
 from .config import PendoConfig, config_error
-from .streams import Accounts, Features, Guides, MetadataAccounts, MetadataVisitors, Pages, Reports, Segments, TrackTypes, Visitors
+from .streams import (
+    Accounts,
+    Events,
+    FeatureEvents,
+    Features,
+    GuideEvents,
+    Guides,
+    MetadataAccounts,
+    MetadataVisitors,
+    PageEvents,
+    Pages,
+    PollEvents,
+    Reports,
+    Segments,
+    TrackEvents,
+    TrackTypes,
+    VisitorHistory,
+    Visitors,
+)
 
 
 logger = logging.getLogger("airbyte")
@@ -85,4 +103,11 @@ class SourcePendo(AbstractSource):
             Segments(settings),
             MetadataAccounts(settings),
             MetadataVisitors(settings),
+            Events(settings),
+            FeatureEvents(settings),
+            PageEvents(settings),
+            TrackEvents(settings),
+            GuideEvents(settings),
+            PollEvents(settings),
+            VisitorHistory(settings),
         ]

@@ -36,3 +36,20 @@ def test_keyset_page_body_has_source_filter_sort_and_limit_in_order():
 def test_pipeline_body_with_null_source_params():
     body = aggregation.pipeline_body("accounts", None, [{"count": None}], request_id="x")
     assert body["request"]["pipeline"] == [{"source": {"accounts": None}}, {"count": None}]
+
+
+def test_after_key_treats_a_null_as_sorting_first():
+    expression = aggregation.after_key(["day", "accountId", "appId"], [5, None, 7])
+    assert expression == "day > 5 || (day == 5 && accountId != null) || (day == 5 && accountId == null && appId > 7)"
+
+
+def test_event_page_carries_its_time_series_next_to_the_source():
+    body = aggregation.keyset_page(
+        "featureEvents", {"appId": 1}, sort_paths=["day", "visitorId"], lower_bound=None, page_size=10, request_id="x",
+        window=aggregation.time_series("day", 1700000000000, 3),
+    )
+    assert body["request"]["pipeline"] == [
+        {"source": {"featureEvents": {"appId": 1}, "timeSeries": {"period": "dayRange", "first": 1700000000000, "count": 3}}},
+        {"sort": ["day", "visitorId"]},
+        {"limit": 10},
+    ]

@@ -5,6 +5,7 @@ import argparse
 import signal
 import threading
 
+from .events import DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE
 from .simulator import PendoSimulator
 
 
@@ -16,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--objects-per-app", type=int, default=12)
     parser.add_argument("--region", default="us")
+    parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="the subscription's IANA time zone (day buckets start at its midnight)")
+    parser.add_argument("--hits-per-day", type=int, default=DEFAULT_HITS_PER_DAY, help="raw hits generated per day of event data")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -23,7 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop_requested.set())
 
-    simulator = PendoSimulator(
+    try:
+        simulator = _simulator(args)
+    except ValueError as error:  # an unknown time zone, a negative count
+        parser.error(str(error))
+    with simulator:
+        print(f"Pendo simulator listening on {simulator.url} (integration key: {simulator.api_key})", flush=True)
+        stop_requested.wait()
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> PendoSimulator:
+    return PendoSimulator(
         seed=args.seed,
         accounts=args.accounts,
         visitors=args.visitors,
@@ -31,11 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         region=args.region,
         verbose=args.verbose,
+        timezone=args.timezone,
+        hits_per_day=args.hits_per_day,
     )
-    with simulator:
-        print(f"Pendo simulator listening on {simulator.url} (integration key: {simulator.api_key})", flush=True)
-        stop_requested.wait()
-    return 0
 
 
 if __name__ == "__main__":

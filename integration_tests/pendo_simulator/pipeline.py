@@ -5,7 +5,9 @@ an ``AggregationError`` (HTTP 400, or 422 for a missing pipeline). Compiled requ
 then produce rows lazily; only ``sort`` and ``count`` need to see every row.
 
 Sources live in ``SOURCES``; ``register_source`` adds one (event sources, which take a
-``timeSeries`` next to the source key, register with ``time_series=True``).
+``timeSeries`` next to the source key, register with ``time_series=True``; they live in
+``event_sources``). A source producer gets its parameters, the whole source object and a
+``QueryContext``: the dataset, the clock the request runs at and the event log.
 """
 from __future__ import annotations
 
@@ -15,14 +17,25 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .dataset import ANONYMOUS_PREFIX, Dataset
+from .dataset import ANONYMOUS_PREFIX, CLOCK_START_MS, Dataset
 from .expressions import ExpressionError, compile_filter, kind_of, resolve_path, split_path
 
 Row = dict[str, Any]
 Rows = Iterator[Row]
-# (source parameters, the whole source object incl. timeSeries, dataset) -> rows.
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What a source reads: the dataset, the clock of this request, the event log (or None)."""
+
+    dataset: Dataset
+    clock_ms: int = CLOCK_START_MS
+    events: Any = None  # an events.EventLog
+
+
+# (source parameters, the whole source object incl. timeSeries, context) -> rows.
 # It validates eagerly and returns a lazy iterator.
-SourceProducer = Callable[[Any, Mapping[str, Any], Dataset], Iterable[Row]]
+SourceProducer = Callable[[Any, Mapping[str, Any], QueryContext], Iterable[Row]]
 Transform = Callable[[Rows], Rows]
 
 _EXPAND_ALL_APPS = re.compile(r"""^\s*expandAppIds\(\s*(["'])\*\1\s*\)\s*$""")
@@ -69,7 +82,9 @@ class Aggregation:
         return rows
 
 
-def compile_aggregation(body: Any, dataset: Dataset) -> Aggregation:
+def compile_aggregation(body: Any, dataset: Dataset, *, clock_ms: int = CLOCK_START_MS, events: Any = None) -> Aggregation:
+    """Validate ``body`` in full and return the lazy aggregation; ``clock_ms`` is the time the
+    request runs at (what event data is visible), ``events`` the ``EventLog`` if any."""
     if not isinstance(body, dict):
         raise AggregationError("request body must be a JSON object")
     response = body.get("response")
@@ -83,7 +98,7 @@ def compile_aggregation(body: Any, dataset: Dataset) -> Aggregation:
     pipeline = request["pipeline"]
     if not isinstance(pipeline, list) or not pipeline:
         raise AggregationError("request.pipeline must be a non-empty list of stages")
-    source_name, rows = _compile_source(pipeline[0], dataset)
+    source_name, rows = _compile_source(pipeline[0], QueryContext(dataset, clock_ms, events))
     transforms = [_compile_operator(stage, index) for index, stage in enumerate(pipeline[1:], start=1)]
     return Aggregation(request.get("requestId"), source_name, rows, transforms)
 
@@ -97,7 +112,7 @@ def source_name_of(body: Any) -> str | None:
         return None
 
 
-def _compile_source(stage: Any, dataset: Dataset) -> tuple[str, Iterable[Row]]:
+def _compile_source(stage: Any, context: QueryContext) -> tuple[str, Iterable[Row]]:
     if not isinstance(stage, dict) or list(stage) != ["source"] or not isinstance(stage["source"], dict):
         raise AggregationError('the first pipeline stage must be {"source": {<source type>: <parameters>}}')
     source = stage["source"]
@@ -112,7 +127,7 @@ def _compile_source(stage: Any, dataset: Dataset) -> tuple[str, Iterable[Row]]:
         raise AggregationError("no period specified for time series source")
     if not source_type.time_series and "timeSeries" in source:
         raise AggregationError(f"source type {name} does not take a timeSeries")
-    return name, source_type.produce(source[name], source, dataset)
+    return name, source_type.produce(source[name], source, context)
 
 
 def source_options(source: str, params: Any, allowed: set[str]) -> dict[str, Any]:
@@ -139,7 +154,8 @@ def resolve_app_ids(source: str, value: Any, dataset: Dataset) -> set[int]:
 
 
 @register_source("visitors")
-def _visitors(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+def _visitors(params: Any, _source: Mapping[str, Any], context: QueryContext) -> Iterable[Row]:
+    dataset = context.dataset
     identified = source_options("visitors", params, {"identified"}).get("identified", False)
     if not isinstance(identified, bool):
         raise AggregationError("bad parameters for source type visitors: identified must be true or false")
@@ -150,7 +166,8 @@ def _visitors(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iter
 
 
 @register_source("accounts")
-def _accounts(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+def _accounts(params: Any, _source: Mapping[str, Any], context: QueryContext) -> Iterable[Row]:
+    dataset = context.dataset
     options = source_options("accounts", params, {"appId"})
     rows = list(dataset.accounts)
     if options.get("appId") is None:
@@ -160,7 +177,8 @@ def _accounts(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iter
 
 
 def _object_source(name: str, kind: str) -> None:
-    def produce(params: Any, _source: Mapping[str, Any], dataset: Dataset) -> Iterable[Row]:
+    def produce(params: Any, _source: Mapping[str, Any], context: QueryContext) -> Iterable[Row]:
+        dataset = context.dataset
         app_ids = resolve_app_ids(name, source_options(name, params, {"appId"}).get("appId"), dataset)
         return (row for row in list(dataset.rows(kind)) if row["appId"] in app_ids)
 

@@ -1,12 +1,14 @@
 """HTTP side of the simulator: auth, routing, streamed responses, faults on the wire, request log.
 
-The handler talks to a *backend* (the ``PendoSimulator``) through five attributes:
-``dataset``, ``clock_ms``, ``faults``, ``key_ring`` and ``log``.
+The handler talks to a *backend* (the ``PendoSimulator``) through six attributes:
+``dataset``, ``clock_ms``, ``faults``, ``key_ring``, ``log`` and ``events`` (the
+``EventLog`` behind the time-series sources and visitor history; may be absent).
 """
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import struct
 import sys
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import event_sources  # noqa: F401  (registers the time-series sources)
 from .faults import Fault
 from .pipeline import AggregationError, compile_aggregation, source_name_of
 
@@ -29,6 +32,8 @@ CHUNK_BYTES = 64 * 1024
 COLLECTIONS = {"page": "pages", "feature": "features", "guide": "guides", "report": "reports", "tracktype": "track_types", "segment": "segments"}
 SCHEMAS = {"metadata/schema/account": "account_schema", "metadata/schema/visitor": "visitor_schema"}
 WRONG_REGION_MESSAGE = "invalid subscription or key for this region"
+# /api/v1/visitor/{visitorId}/history on the raw (still percent-encoded) path.
+_HISTORY_PATH = re.compile(r"^/api/v1/visitor/([^/]+)/history/?$")
 # Faults that replace the response instead of changing how it is sent.
 _REPLACING_FAULTS = {"status", "invalid_json", "missing_results"}
 
@@ -241,7 +246,7 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             reply = fault_reply(fault, backend.clock_ms)
         else:
             try:
-                reply = self._route(path, entry["query"], entry["headers"], body)
+                reply = self._route(path, entry["query"], entry["headers"], body, target.path)
             except Exception as error:  # a simulator bug: answer it rather than drop the connection
                 traceback.print_exc()
                 reply = error_reply(500, f"simulator error: {error!r}")
@@ -266,7 +271,7 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             raise ValueError("negative Content-Length")
         return self.rfile.read(length) if length else b""
 
-    def _route(self, path: str, query: dict[str, str], headers: dict[str, str], body: Any) -> Reply:
+    def _route(self, path: str, query: dict[str, str], headers: dict[str, str], body: Any, raw_path: str = "") -> Reply:
         backend = self.server.backend
         if not path.startswith(API_PREFIX):
             return error_reply(404, f"no such endpoint: {path}")
@@ -282,6 +287,10 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             return self._require("GET") or Reply(200, encode_json(getattr(backend.dataset, SCHEMAS[resource])))
         if resource == "aggregation":
             return self._require("POST") or self._aggregate(headers, body)
+        history = _HISTORY_PATH.match(raw_path)
+        if history is not None and getattr(backend, "events", None) is not None:
+            # Only the id segment is decoded, so an encoded "/" inside an id survives.
+            return self._require("GET") or self._history(unquote(history.group(1)), query)
         return error_reply(404, f"no such endpoint: {path}")
 
     def _require(self, method: str) -> Reply | None:
@@ -296,11 +305,24 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return error_reply(400, "request body is empty or not valid JSON")
         backend = self.server.backend
+        now = backend.clock_ms  # one clock for what is visible and for startTime
         try:
-            aggregation = compile_aggregation(body, backend.dataset)
+            aggregation = compile_aggregation(body, backend.dataset, clock_ms=now, events=getattr(backend, "events", None))
         except AggregationError as error:
             return error_reply(error.status, str(error))
-        return Reply(200, aggregation_stream(backend.clock_ms, aggregation.rows()))
+        return Reply(200, aggregation_stream(now, aggregation.rows()))
+
+    def _history(self, visitor_id: str, query: dict[str, str]) -> Reply:
+        backend = self.server.backend
+        events = backend.events
+        if "starttime" not in query:
+            return error_reply(400, "starttime is required (epoch milliseconds)")
+        raw_start = query["starttime"].strip()
+        if not re.fullmatch(r"-?[0-9]{1,16}", raw_start):
+            return error_reply(400, f"starttime must be epoch milliseconds, got {json.dumps(query['starttime'], ensure_ascii=False)}")
+        if not events.has_visitor(visitor_id):
+            return error_reply(404, f"visitor {json.dumps(visitor_id, ensure_ascii=False)} not found")
+        return Reply(200, array_stream(events.history(visitor_id, int(raw_start), backend.clock_ms)))
 
     # --- writing, with faults on the wire ---
 

@@ -1,12 +1,15 @@
-"""``PendoSimulator``: the dataset, the clock, the keys and the HTTP server in one object."""
+"""``PendoSimulator``: the dataset, the event log, the clock, the keys and the HTTP server in one object."""
 from __future__ import annotations
 
 import random
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from .dataset import CLOCK_START_MS, Dataset
+from .event_sources import OBJECT_PARAMETERS, selection
+from .events import AGGREGATED_SOURCES, DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE, RAW_SOURCES, EventLog
 from .faults import Faults
+from .pipeline import QueryContext
 from .server import IntegrationKey, KeyRing, RequestLog, SimulatorServer
 
 
@@ -24,11 +27,15 @@ class PendoSimulator:
         host: str = "127.0.0.1",
         region: str = "us",
         verbose: bool = False,
+        timezone: str = DEFAULT_TIMEZONE,
+        hits_per_day: int = DEFAULT_HITS_PER_DAY,
     ):
         self.seed = seed
         self.region = region
         self.host = host
         self.dataset = Dataset(seed=seed, accounts=accounts, visitors=visitors, objects_per_app=objects_per_app)
+        # Generated on first use: simulators that never serve events pay nothing.
+        self.events = EventLog(self.dataset, timezone=timezone, hits_per_day=hits_per_day)
         self.faults = Faults()
         self.log = RequestLog()
         self._requested_port = port
@@ -108,6 +115,58 @@ class PendoSimulator:
     def touch(self, kind: str, count: int) -> list[str]:
         """Update ``count`` rows of ``kind`` at the current clock; returns their ids."""
         return self.dataset.touch(kind, count, self.clock_ms)
+
+    # --- event data ---
+
+    @property
+    def timezone(self) -> str:
+        """The subscription's IANA time zone: day buckets start at its local midnight."""
+        return self.events.timezone
+
+    def bucket_start(self, ms: int, period: str) -> int:
+        """The start of the ``dayRange``/``hourRange`` bucket (``day``/``hour`` also accepted) containing ``ms``."""
+        return self.events.calendar.bucket_start(ms, period)
+
+    def event_rows(
+        self,
+        source: str,
+        period: str,
+        first_ms: int,
+        end_ms: int,
+        app_ids: int | Iterable[int] | str | None = None,
+        *,
+        object_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Exactly the rows the API returns right now for ``source`` over the buckets whose
+        start lies in ``[first_ms, end_ms)``, in the API's order.
+
+        ``app_ids`` is what the ``appId`` parameter takes (None: the default app only; a
+        number, a list, or ``'expandAppIds("*")'``); ``object_id`` is the pageId / featureId
+        / trackTypeId / guideId parameter instead. Raises ``AggregationError`` where the API
+        answers 400.
+        """
+        if source not in AGGREGATED_SOURCES and source not in RAW_SOURCES:
+            raise ValueError(f"{source!r} is not a time-series source; expected one of {', '.join([*AGGREGATED_SOURCES, *RAW_SOURCES])}")
+        clock = self.clock_ms
+        context = QueryContext(self.dataset, clock, self.events)
+        if object_id is not None:
+            params: Any = {self._object_parameter(source): object_id}
+        elif app_ids is None:
+            params = None
+        else:
+            params = {"appId": app_ids if isinstance(app_ids, (int, str)) else list(app_ids)}
+        selected_apps, selected_object = selection(source, params, context)
+        calendar = self.events.calendar
+        start, end = calendar.ceil(first_ms, period), calendar.ceil(end_ms, period)
+        if source in RAW_SOURCES:
+            return list(self.events.raw_events(source, start, end, clock, selected_apps, selected_object))
+        return list(self.events.aggregate(source, period, start, end, clock, selected_apps, selected_object))
+
+    @staticmethod
+    def _object_parameter(source: str) -> str:
+        if source not in OBJECT_PARAMETERS:
+            raise ValueError(f"source {source} takes no object parameter")
+        return OBJECT_PARAMETERS[source][0]
 
     # --- request log ---
 

@@ -127,7 +127,7 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         cursor_path = tuple(self.cursor_path.split("."))
         shape = self.shape
         self._rows_in_page = 0
-        for row in iter_rows(response, RESULT_ROWS, required_key="results"):
+        for row in iter_rows(response, RESULT_ROWS):
             key = row.get(self.key_path)
             cursor = value_at(row, cursor_path)
             if key is None or not isinstance(cursor, (int, float)):

@@ -76,8 +76,8 @@ class MetadataCatalogueStream(SingleRequestStream):
             catalogue = response.json()
         except (ValueError, requests.exceptions.RequestException) as error:
             raise BrokenResponse(f"the metadata catalogue is not readable JSON ({type(error).__name__})") from error
-        if not isinstance(catalogue, dict):
-            raise BrokenResponse(f"the metadata catalogue is not a JSON object: {str(catalogue)[:200]}")
+        if not isinstance(catalogue, dict) or not all(isinstance(fields, dict) for fields in catalogue.values()):
+            raise BrokenResponse(f"the metadata catalogue is not an object of groups of fields: {str(catalogue)[:200]}")
         yield {group: snake_keys(fields) for group, fields in catalogue.items()}
 
     @cached_property

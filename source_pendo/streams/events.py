@@ -1,0 +1,157 @@
+"""Pendo's event data: one aggregation query per window for every object of the chosen apps, rows
+paged inside a window by keyset over the columns that make a row unique."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Callable, Iterable, List, Mapping, Optional
+
+import requests
+from airbyte_cdk.models import SyncMode
+
+from .. import aggregation
+from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
+from ..records import ObjectShaper, iso_from_ms, snake_case
+from ..windows import Window, anchor
+from .windowed import WindowedStream
+
+MIN_PAGE_SIZE = 100
+PER_ROW_DIMENSIONS = ["visitorId", "accountId", "appId", "remoteIp", "server", "userAgent"]
+
+
+class EventStream(WindowedStream):
+    http_method = "POST"
+    shrinks_pages_on_timeout = True
+    source_name: str
+    # Pendo's names of the columns that make a row unique, in sort order; "{period}" is day or hour.
+    key_columns: List[str]
+    # Columns whose inner names are Pendo users' own (kept as they are).
+    free_form_columns = ("parameters", "properties")
+
+    def __init__(self, config):
+        self._window: Optional[Window] = None
+        self._after: Optional[list] = None  # key of the last row emitted in the current window
+        self._page_size = config.page_size
+        self._rows_in_page = 0
+        self.rows_in_window = 0
+        super().__init__(config)
+
+    @property
+    def sort_columns(self) -> List[str]:
+        return [column.format(period=self.period) for column in self.key_columns]
+
+    @property
+    def primary_key(self) -> List[List[str]]:
+        return [[snake_case(column)] for column in self.sort_columns]
+
+    @property
+    def cursor_field(self) -> str:
+        return snake_case(self.sort_columns[0])
+
+    @cached_property
+    def shape(self) -> Callable[[Mapping[str, Any]], dict]:
+        return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns)
+
+    def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
+        for window in self.plan_windows(sync_mode).windows():
+            yield {"first_label": window.first_label, "buckets": window.buckets}
+
+    def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
+        window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
+        yield from self.read_window(window)
+        self.window_done(window, self.rows_in_window, f"{self.rows_in_window} rows")
+
+    def read_window(self, window: Window) -> Iterable[Mapping[str, Any]]:
+        self._window, self._after, self.rows_in_window = window, None, 0
+        yield from super().read_records(SyncMode.full_refresh, stream_slice={"first_label": window.first_label, "buckets": window.buckets})
+
+    def source_params(self) -> Optional[Mapping[str, Any]]:
+        return {"appId": self.config.app_id_param}
+
+    def path(self, **kwargs: Any) -> str:
+        return "aggregation"
+
+    def request_body_json(self, **kwargs: Any) -> Optional[Mapping[str, Any]]:
+        return aggregation.keyset_page(
+            self.source_name,
+            self.source_params(),
+            sort_paths=self.sort_columns,
+            lower_bound=aggregation.after_key(self.sort_columns, self._after) if self._after else None,
+            page_size=self._page_size,
+            request_id=self.name,
+            window=aggregation.time_series(self.period, anchor(self._window.first_label, self.period), self._window.buckets),
+        )
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        columns = self.sort_columns
+        shape = self.shape
+        self._rows_in_page = 0
+        for row in iter_rows(response, RESULT_ROWS):
+            key = [row.get(column) for column in columns]
+            if key[0] is None:
+                raise BrokenResponse(f"Pendo sent a {self.name} row without '{columns[0]}': {str(row)[:200]}")
+            record = shape(row)
+            self._after = key
+            self._rows_in_page += 1
+            self.rows_in_window += 1
+            yield record
+
+    def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
+        return {"after": self._after} if self._rows_in_page >= self._page_size else None
+
+    def position(self) -> str:
+        if self._window is None:
+            return "before its first window"
+        where = f"after {dict(zip(self.sort_columns, self._after))}" if self._after else "at its start"
+        return f"in the window from {iso_from_ms(self._window.first_label)} ({self._window.buckets} {self.period}s) {where}"
+
+    def shrink_page(self) -> None:
+        smaller = max(self._page_size // 2, MIN_PAGE_SIZE)
+        if smaller < self._page_size:
+            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self._page_size}.")
+            self._page_size = smaller
+
+
+class AggregatedEventStream(EventStream):
+    """Pre-aggregated rows: one per bucket, visitor, account, app, IP, server, user agent (and object)."""
+
+    key_columns = ["{period}", *PER_ROW_DIMENSIONS]
+
+
+class Events(AggregatedEventStream):
+    name = "events"
+    source_name = "events"
+
+
+class FeatureEvents(AggregatedEventStream):
+    name = "feature_events"
+    source_name = "featureEvents"
+    key_columns = [*AggregatedEventStream.key_columns, "featureId"]
+
+
+class PageEvents(AggregatedEventStream):
+    name = "page_events"
+    source_name = "pageEvents"
+    key_columns = [*AggregatedEventStream.key_columns, "pageId"]
+
+
+class TrackEvents(AggregatedEventStream):
+    name = "track_events"
+    source_name = "trackEvents"
+    key_columns = [*AggregatedEventStream.key_columns, "trackTypeId"]
+
+
+class GuideEvents(EventStream):
+    """Raw guide events, windowed on their browser time."""
+
+    name = "guide_events"
+    source_name = "guideEvents"
+    key_columns = ["browserTime", "visitorId", "accountId", "appId", "guideId", "guideStepId", "type"]
+
+
+class PollEvents(EventStream):
+    """Raw poll responses, windowed on their browser time."""
+
+    name = "poll_events"
+    source_name = "pollEvents"
+    key_columns = ["browserTime", "visitorId", "accountId", "appId", "guideId", "guideStepId", "pollId", "type"]

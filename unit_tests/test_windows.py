@@ -1,0 +1,48 @@
+from datetime import datetime, timezone
+
+from source_pendo.windows import BUCKET_MS, Window, WindowPlan, anchor, label_of, last_complete_label, newest_label
+
+DAY, HOUR = BUCKET_MS["day"], BUCKET_MS["hour"]
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def test_labels_and_anchors():
+    assert label_of(ms("2026-10-30T17:45:00"), "day") == ms("2026-10-30T00:00:00")
+    assert anchor(ms("2026-10-30T00:00:00"), "day") == ms("2026-10-30T12:00:00")
+    assert anchor(ms("2026-10-30T17:00:00"), "hour") == ms("2026-10-30T17:15:00")
+
+
+def test_a_day_is_complete_only_once_every_time_zone_has_finished_it():
+    assert last_complete_label(ms("2026-11-01T13:59:00"), "day") == ms("2026-10-30T00:00:00")
+    assert last_complete_label(ms("2026-11-01T14:00:00"), "day") == ms("2026-10-31T00:00:00")
+    assert last_complete_label(ms("2026-11-01T10:30:00"), "hour") == ms("2026-11-01T08:00:00")
+
+
+def test_newest_label_is_the_one_whose_anchor_has_passed():
+    assert newest_label(ms("2026-11-01T11:00:00"), "day") == ms("2026-10-31T00:00:00")
+    assert newest_label(ms("2026-11-01T12:00:00"), "day") == ms("2026-11-01T00:00:00")
+
+
+def test_windows_tile_the_range_and_adapt_to_rows():
+    plan = WindowPlan("day", ms("2026-10-01T00:00:00"), ms("2026-10-20T00:00:00"), page_size=100)
+    seen = []
+    for window in plan.windows():
+        seen.append(window)
+        plan.observe(window, rows=10 if len(seen) < 3 else 400)
+    assert seen[0] == Window("day", ms("2026-10-01T00:00:00"), 1)
+    assert [w.buckets for w in seen[:4]] == [1, 2, 4, 1]
+    assert all(a.end_label == b.first_label for a, b in zip(seen, seen[1:]))
+    assert seen[-1].last_label == ms("2026-10-20T00:00:00")
+    assert sum(w.buckets for w in seen) == 20
+
+
+def test_windows_never_exceed_their_maximum():
+    plan = WindowPlan("hour", 0, 1000 * HOUR, page_size=100)
+    sizes = []
+    for window in plan.windows():
+        sizes.append(window.buckets)
+        plan.observe(window, rows=0)
+    assert max(sizes) == 168 and sum(sizes) == 1001
