@@ -30,6 +30,8 @@ BROWSER_COLUMNS = ("browser_name", "browser_version", "browser_os")
 class ActiveVisitorDays(Events):
     """The `events` rows of a window of days, read only to learn who was active on which day."""
 
+    name = "visitor_history"  # it works for that stream: its messages name it
+
     @staticmethod
     def window_period(config: PendoConfig) -> str:
         return "day"
