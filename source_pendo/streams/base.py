@@ -20,6 +20,8 @@ from ..http import PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, reques
 from ..jsonstream import BrokenResponse
 from ..records import ObjectShaper
 
+# The smallest page a timing-out stream shrinks to.
+MIN_PAGE_SIZE = 100
 # Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
 MAX_RETRIES_WITHOUT_PROGRESS = 6
 
@@ -30,6 +32,7 @@ class PendoStream(HttpStream, ABC):
 
     def __init__(self, config: PendoConfig):
         self.config = config
+        self.page_size = config.page_size
         self._backoff = PendoBackoffStrategy()
         super().__init__(authenticator=PendoKeyAuth(config.api_key))
 
@@ -59,7 +62,11 @@ class PendoStream(HttpStream, ABC):
         return "at the start"
 
     def shrink_page(self) -> None:
-        """Ask for less per request from now on (streams that can)."""
+        """Ask for half as many rows per request from now on (streams that page)."""
+        smaller = max(self.page_size // 2, MIN_PAGE_SIZE)
+        if self.shrinks_pages_on_timeout and smaller < self.page_size:
+            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self.page_size}.")
+            self.page_size = smaller
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         """Pages as the CDK reads them; when a response breaks off, ask again from where the records

@@ -24,7 +24,6 @@ from .base import PendoStream
 from .rest import MetadataAccounts, MetadataCatalogueStream, MetadataVisitors
 
 Position = Tuple[int, Any]  # (last-updated epoch ms, id) of the last row emitted
-MIN_PAGE_SIZE = 100
 
 
 def value_at(row: Mapping[str, Any], path: Tuple[str, ...]) -> Any:
@@ -49,23 +48,16 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         self._rows_in_page = 0
         self._pages_read = 0
         self._rows_read = 0
-        self._page_size = config.page_size
         super().__init__(config)
 
     @property
     def state_checkpoint_interval(self) -> int:
-        return self._page_size
+        return self.page_size
 
     def position(self) -> str:
         if self._position is None:
             return f"at the start ({self.cursor_field} from {iso_from_ms(self.config.start_ms)})"
         return f"after {self.state}"
-
-    def shrink_page(self) -> None:
-        smaller = max(self._page_size // 2, MIN_PAGE_SIZE)
-        if smaller < self._page_size:
-            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self._page_size}.")
-            self._page_size = smaller
 
     @property
     def state(self) -> MutableMapping[str, Any]:
@@ -119,7 +111,7 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
             self.source_params(),
             sort_paths=[self.cursor_path, self.key_path],
             lower_bound=self.lower_bound(),
-            page_size=self._page_size,
+            page_size=self.page_size,
             request_id=self.name,
         )
 
@@ -141,7 +133,7 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         self.logger.info(f"Stream '{self.name}': page {self._pages_read} read, {self._rows_in_page} rows ({self._rows_read} so far); now {self.position()}.")
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        if self._rows_in_page < self._page_size:
+        if self._rows_in_page < self.page_size:
             return None
         return {"after": self.state}
 

@@ -15,7 +15,6 @@ from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..windows import Window, anchor
 from .windowed import WindowedStream
 
-MIN_PAGE_SIZE = 100
 PER_ROW_DIMENSIONS = ["visitorId", "accountId", "appId", "remoteIp", "server", "userAgent"]
 
 
@@ -31,7 +30,6 @@ class EventStream(WindowedStream):
     def __init__(self, config):
         self._window: Optional[Window] = None
         self._after: Optional[list] = None  # key of the last row emitted in the current window
-        self._page_size = config.page_size
         self._rows_in_page = 0
         self.rows_in_window = 0
         super().__init__(config)
@@ -77,7 +75,7 @@ class EventStream(WindowedStream):
             self.source_params(),
             sort_paths=self.sort_columns,
             lower_bound=aggregation.after_key(self.sort_columns, self._after) if self._after else None,
-            page_size=self._page_size,
+            page_size=self.page_size,
             request_id=self.name,
             window=aggregation.time_series(self.period, anchor(self._window.first_label, self.period), self._window.buckets),
         )
@@ -97,19 +95,13 @@ class EventStream(WindowedStream):
             yield record
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        return {"after": self._after} if self._rows_in_page >= self._page_size else None
+        return {"after": self._after} if self._rows_in_page >= self.page_size else None
 
     def position(self) -> str:
         if self._window is None:
             return "before its first window"
         where = f"after {dict(zip(self.sort_columns, self._after))}" if self._after else "at its start"
         return f"in the window from {iso_from_ms(self._window.first_label)} ({self._window.buckets} {self.period}s) {where}"
-
-    def shrink_page(self) -> None:
-        smaller = max(self._page_size // 2, MIN_PAGE_SIZE)
-        if smaller < self._page_size:
-            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self._page_size}.")
-            self._page_size = smaller
 
 
 class AggregatedEventStream(EventStream):
