@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import ijson
 import requests

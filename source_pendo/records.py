@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Dict, FrozenSet, Mapping, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

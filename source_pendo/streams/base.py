@@ -15,7 +15,7 @@ from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, Err
 from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from ..config import PendoConfig
+from ..config import PendoConfig, config_error
 from ..http import PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
 from ..jsonstream import BrokenResponse
 from ..records import ObjectShaper
@@ -56,6 +56,12 @@ class PendoStream(HttpStream, ABC):
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
         """Turns one Pendo row into a record of this stream's schema."""
         return ObjectShaper(self.get_json_schema())
+
+    def unreadable_state(self, value: Mapping[str, Any], cursor_field: str) -> AirbyteTracedException:
+        return config_error(
+            f"The saved state of stream '{self.name}' is not one source-pendo wrote ({dict(value)!r}): it needs"
+            f" '{cursor_field}' as an ISO-8601 date-time. Reset the stream's data to start afresh."
+        )
 
     def position(self) -> str:
         """Where the stream stands, for messages."""

@@ -9,14 +9,14 @@ only rows updated since.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, Optional, Tuple
 
 import requests
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
 
 from .. import aggregation
-from ..config import PendoConfig, config_error
+from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 from ..metadata_schema import with_catalogue
 from ..records import MetadataEntityShaper, iso_from_ms, ms_from_iso
@@ -80,10 +80,7 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         try:
             return ms_from_iso(cursor), value.get(self.primary_key)
         except (TypeError, ValueError, AttributeError):
-            raise config_error(
-                f"The saved state of stream '{self.name}' is not one source-pendo wrote ({dict(value)!r}):"
-                f" it needs '{self.cursor_field}' as an ISO-8601 date-time. Reset the stream's data to start afresh."
-            )
+            raise self.unreadable_state(value, self.cursor_field)
 
     def source_params(self) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}

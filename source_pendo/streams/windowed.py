@@ -14,7 +14,7 @@ from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
 
 from .. import windows
-from ..config import PendoConfig, config_error
+from ..config import PendoConfig
 from ..records import iso_from_ms, ms_from_iso
 from ..windows import BUCKET_MS, Window, WindowPlan, last_complete_label, newest_label
 from .base import PendoStream
@@ -53,10 +53,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
         try:
             return ms_from_iso(saved)
         except (TypeError, ValueError, AttributeError):
-            raise config_error(
-                f"The saved state of stream '{self.name}' is not one source-pendo wrote ({dict(value)!r}): it needs"
-                f" '{self.cursor_field}' as an ISO-8601 date-time. Reset the stream's data to start afresh."
-            )
+            raise self.unreadable_state(value, self.cursor_field)
 
     def plan_windows(self, sync_mode: SyncMode) -> WindowPlan:
         """From start_date (full refresh, first sync) or the lookback before the state, to now."""
