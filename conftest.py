@@ -19,7 +19,7 @@ _simulator = None
 
 
 def simulator_configs(sim) -> dict:
-    config = {"api_key": sim.api_key, "start_date": "2025-01-01", "base_url": sim.url, "page_size": 25}
+    config = {"api_key": sim.api_key, "start_date": "2025-01-01", "base_url": sim.url, "page_size": 25, "requests_per_second": 1000}
     return {
         "config.json": config,
         "spec_config.json": dict(config),

@@ -146,7 +146,7 @@ def first_sync_requests(objects_per_app, monkeypatch):
     sim = PendoSimulator(seed=11, objects_per_app=objects_per_app).start()
     try:
         monkeypatch.setattr("source_pendo.windows.now_ms", lambda: sim.clock_ms)
-        cfg = {"api_key": sim.api_key, "base_url": sim.url, "start_date": "2026-09-15", "page_size": 100_000}
+        cfg = {"api_key": sim.api_key, "base_url": sim.url, "start_date": "2026-09-15", "page_size": 100_000, "requests_per_second": 1000}
         records = records_of(run_read(cfg, ["feature_events"]), "feature_events")
         return len(sim.requests), len(records), len(sim.dataset.features)
     finally:

@@ -30,6 +30,8 @@ KEY_HELP = "Create one in Pendo under Settings > Integrations > Integration Keys
 MAX_LOOKBACK_DAYS = 180
 MAX_REQUEST_TIMEOUT = 3600
 MAX_PAGE_SIZE = 500_000
+MAX_CONCURRENT_REQUESTS = 32
+MAX_REQUESTS_PER_SECOND = 1000
 
 DEFAULTS = {
     "region": "US",
@@ -39,6 +41,8 @@ DEFAULTS = {
     "include_anonymous_visitors": False,
     "request_timeout": 300,
     "page_size": 50_000,
+    "max_concurrent_requests": 4,
+    "requests_per_second": 20,
 }
 
 
@@ -59,6 +63,8 @@ class PendoConfig:
     include_anonymous_visitors: bool
     request_timeout: int
     page_size: int
+    max_concurrent_requests: int
+    requests_per_second: int
 
     @property
     def start_ms(self) -> int:
@@ -94,6 +100,10 @@ class PendoConfig:
             include_anonymous_visitors=_boolean("include_anonymous_visitors", settings["include_anonymous_visitors"], "Include anonymous visitors"),
             request_timeout=_bounded_int("request_timeout", settings["request_timeout"], "Request timeout (seconds)", MAX_REQUEST_TIMEOUT),
             page_size=_bounded_int("page_size", settings["page_size"], "Page size (rows)", MAX_PAGE_SIZE),
+            max_concurrent_requests=_bounded_int(
+                "max_concurrent_requests", settings["max_concurrent_requests"], "Concurrent requests", MAX_CONCURRENT_REQUESTS
+            ),
+            requests_per_second=_bounded_int("requests_per_second", settings["requests_per_second"], "Requests per second", MAX_REQUESTS_PER_SECOND),
         )
 
 

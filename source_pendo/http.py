@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.call_rate import HttpAPIBudget, MovingWindowCallRatePolicy, Rate
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, HttpStatusErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
@@ -24,6 +25,11 @@ MAX_RETRY_SECONDS = 900
 # Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
 MAX_BACKOFF_SECONDS = 120.0
 REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
+
+
+def request_budget(requests_per_second: int) -> HttpAPIBudget:
+    """One budget for every request of a sync, whatever stream or thread sends it."""
+    return HttpAPIBudget(policies=[MovingWindowCallRatePolicy(rates=[Rate(limit=requests_per_second, interval=timedelta(seconds=1))], matchers=[])])
 
 
 class PendoKeyAuth(requests.auth.AuthBase):

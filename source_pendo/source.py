@@ -13,6 +13,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .check import diagnose
 from .config import PendoConfig, config_error
+from .http import request_budget
 from .streams import (
     Accounts,
     Events,
@@ -92,22 +93,24 @@ class SourcePendo(AbstractSource):
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
         settings = settings_of(config)
-        return [
-            Accounts(settings, catalogue=MetadataAccounts(settings)),
-            Visitors(settings, catalogue=MetadataVisitors(settings)),
-            Pages(settings),
-            Features(settings),
-            Guides(settings),
-            TrackTypes(settings),
-            Reports(settings),
-            Segments(settings),
-            MetadataAccounts(settings),
-            MetadataVisitors(settings),
-            Events(settings),
-            FeatureEvents(settings),
-            PageEvents(settings),
-            TrackEvents(settings),
-            GuideEvents(settings),
-            PollEvents(settings),
-            VisitorHistory(settings),
+        budget = request_budget(settings.requests_per_second)
+        stream_classes = [
+            Accounts,
+            Visitors,
+            Pages,
+            Features,
+            Guides,
+            TrackTypes,
+            Reports,
+            Segments,
+            MetadataAccounts,
+            MetadataVisitors,
+            Events,
+            FeatureEvents,
+            PageEvents,
+            TrackEvents,
+            GuideEvents,
+            PollEvents,
+            VisitorHistory,
         ]
+        return [stream_class(settings, budget) for stream_class in stream_classes]

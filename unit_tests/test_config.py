@@ -103,3 +103,27 @@ def test_region_left_at_us_follows_a_key_suffix_of_another_region():
     assert (plain.region, plain.region_from_key) == ("US", False)
     proxied = PendoConfig.from_mapping({**GOOD, "api_key": "abc.eu", "base_url": "https://proxy.example/api/v1/"})
     assert (proxied.region_from_key, proxied.api_root) == (False, "https://proxy.example/api/v1/")
+
+
+def test_concurrency_bounds():
+    from source_pendo import config
+
+    properties = yaml_spec()["properties"]
+    assert properties["max_concurrent_requests"]["maximum"] == config.MAX_CONCURRENT_REQUESTS
+    assert PendoConfig.from_mapping(GOOD).max_concurrent_requests == 4
+    assert "at most 32" in config_error_for(max_concurrent_requests=64)
+
+
+def yaml_spec():
+    import yaml
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("source_pendo").joinpath("spec.yaml").read_text())["connectionSpecification"]
+
+
+def test_request_rate_bounds():
+    from source_pendo import config
+
+    assert yaml_spec()["properties"]["requests_per_second"]["maximum"] == config.MAX_REQUESTS_PER_SECOND
+    assert PendoConfig.from_mapping(GOOD).requests_per_second == 20
+    assert "at most 1000" in config_error_for(requests_per_second=5000)

@@ -5,7 +5,6 @@ from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_pendo.streams import Accounts, Pages, Visitors
-from source_pendo.streams.rest import MetadataAccounts
 
 from .conftest import API_ROOT
 
@@ -128,7 +127,7 @@ def test_accounts_schema_types_custom_fields_and_shapes_records(requests_mock, m
         json={"results": [{"accountId": "acme", "metadata": {"auto": {"lastupdated": START_MS}, "custom": {"renewal": START_MS, "seats": 3}}}]},
     )
     config = make_config()
-    stream = Accounts(config, catalogue=MetadataAccounts(config))
+    stream = Accounts(config)
     custom = stream.get_json_schema()["properties"]["metadata_custom"]["properties"]
     assert custom["seats"] == {"type": ["null", "integer"]} and custom["renewal"]["format"] == "date-time"
     [record] = read(stream)

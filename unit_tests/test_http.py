@@ -97,3 +97,16 @@ def test_backoff_without_retry_after_grows_with_jitter_and_is_capped():
     assert 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4 and 4 <= waits[2] <= 8 and 8 <= waits[3] <= 16
     assert 15 <= waits[4] <= 30
     assert len({round(w, 6) for w in waits}) == len(waits)
+
+
+def test_the_request_budget_admits_its_rate_and_no_more():
+    from airbyte_cdk.sources.streams.call_rate import CallRateLimitHit
+
+    from source_pendo.http import request_budget
+
+    budget = request_budget(requests_per_second=3)
+    request = requests.Request("GET", PAGES).prepare()
+    for _ in range(3):
+        budget.acquire_call(request, block=False)
+    with pytest.raises(CallRateLimitHit):
+        budget.acquire_call(request, block=False)

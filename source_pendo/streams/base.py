@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 from airbyte_cdk.sources.streams.http import HttpStream
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
@@ -30,11 +31,13 @@ class PendoStream(HttpStream, ABC):
     primary_key: Optional[str] = "id"
     shrinks_pages_on_timeout = False
 
-    def __init__(self, config: PendoConfig):
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
+        """`budget`: the request rate all streams of a sync share."""
         self.config = config
+        self.budget = budget
         self.page_size = config.page_size
         self._backoff = PendoBackoffStrategy()
-        super().__init__(authenticator=PendoKeyAuth(config.api_key))
+        super().__init__(authenticator=PendoKeyAuth(config.api_key), api_budget=budget)
 
     @property
     def url_base(self) -> str:

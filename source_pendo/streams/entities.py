@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, MutableMapping, Optional, T
 import requests
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 
 from .. import aggregation
 from ..config import PendoConfig
@@ -43,12 +44,12 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
 
     shrinks_pages_on_timeout = True
 
-    def __init__(self, config: PendoConfig):
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._position: Optional[Position] = None
         self._rows_in_page = 0
         self._pages_read = 0
         self._rows_read = 0
-        super().__init__(config)
+        super().__init__(config, budget)
 
     @property
     def state_checkpoint_interval(self) -> int:
@@ -170,9 +171,9 @@ class MetadataEntityStream(AggregationEntityStream):
     cursor_field = "lastupdated"
     catalogue_stream: type
 
-    def __init__(self, config: PendoConfig, catalogue: Optional[MetadataCatalogueStream] = None):
-        super().__init__(config)
-        self._catalogue = catalogue or self.catalogue_stream(config)
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
+        super().__init__(config, budget)
+        self._catalogue: MetadataCatalogueStream = self.catalogue_stream(config, budget)
 
     def get_json_schema(self) -> Mapping[str, Any]:
         return self.schema

@@ -8,8 +8,10 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional
 
 import requests
 from airbyte_cdk.models import SyncMode
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 
 from .. import aggregation
+from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..windows import Window, anchor
@@ -27,12 +29,12 @@ class EventStream(WindowedStream):
     # Columns whose inner names are Pendo users' own (kept as they are).
     free_form_columns = ("parameters", "properties")
 
-    def __init__(self, config):
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._window: Optional[Window] = None
         self._after: Optional[list] = None  # key of the last row emitted in the current window
         self._rows_in_page = 0
         self.rows_in_window = 0
-        super().__init__(config)
+        super().__init__(config, budget)
 
     @property
     def sort_columns(self) -> List[str]:

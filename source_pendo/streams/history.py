@@ -2,29 +2,34 @@
 
 Pendo serves it one visitor and one day per request, so the stream asks only for the visitor-days
 that had activity: for each window of days, one (paged) query of the `events` source says which
-visitors were active on which day, then those days are fetched. Cost: one request per active
-visitor per day, for the days since the last sync plus `lookback_window`, never further back than
-the 180 days Pendo keeps.
+visitors were active on which day, then those days are fetched, `max_concurrent_requests` at a
+time, and emitted in order. Cost: one request per active visitor per day, for the days since the
+last sync plus `lookback_window`, never further back than the 180 days Pendo keeps.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+import time
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-import requests
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.sources.streams.call_rate import APIBudget
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from ..concurrency import ordered_map
 from ..config import PendoConfig
-from ..jsonstream import ARRAY_ROWS, iter_rows
+from ..http import request_timeout
 from ..records import iso_from_ms
 from ..windows import Window
+from .base import MAX_RETRIES_WITHOUT_PROGRESS
 from .events import Events
 from .windowed import WindowedStream
 
 ANONYMOUS_PREFIX = "_PENDO_T_"
 # parsedUserAgent's parts, lifted to columns so the primary key can use them.
 BROWSER_COLUMNS = ("browser_name", "browser_version", "browser_os")
+VisitorDay = Tuple[str, int]  # (visitor id, start of the day in Pendo's time zone)
 
 
 class ActiveVisitorDays(Events):
@@ -40,9 +45,9 @@ class ActiveVisitorDays(Events):
     def shape(self) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
         return lambda row: row
 
-    def visitor_days(self, window: Window) -> List[Tuple[str, int]]:
-        """(visitor id, start of the day in Pendo's time zone), each once, in the rows' order."""
-        pairs: List[Tuple[str, int]] = []
+    def visitor_days(self, window: Window) -> List[VisitorDay]:
+        """Each active visitor-day of the window once, in the rows' (day, visitor) order."""
+        pairs: List[VisitorDay] = []
         for row in self.read_window(window):
             pair = (row["visitorId"], row["day"])
             if not pairs or pairs[-1] != pair:
@@ -57,51 +62,73 @@ class VisitorHistory(WindowedStream):
     cursor_field = "ts"
     retention_days = 180
 
-    def __init__(self, config: PendoConfig):
-        self._active = ActiveVisitorDays(config)
-        self._emitted_in_request = 0
-        super().__init__(config)
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
+        self._active = ActiveVisitorDays(config, budget)
+        self._window: Optional[Window] = None
+        super().__init__(config, budget)
 
     @staticmethod
     def window_period(config: PendoConfig) -> str:
         return "day"
 
+    # Requests are built and read in fetch_day; the CDK's one-request-per-page path is unused.
+    def path(self, **kwargs: Any) -> str:
+        return "visitor"
+
+    def parse_response(self, response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        raise NotImplementedError("visitor_history reads its responses in fetch_day")
+
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         for window in self.plan_windows(sync_mode).windows():
-            pairs = self._active.visitor_days(window)
-            if not self.config.include_anonymous_visitors:
-                pairs = [pair for pair in pairs if not str(pair[0]).startswith(ANONYMOUS_PREFIX)]
-            window_slice = {"first_label": window.first_label, "buckets": window.buckets, "active_rows": self._active.rows_in_window, "visitor_days": len(pairs)}
-            for index, (visitor_id, day) in enumerate(pairs):
-                yield {**window_slice, "visitor_id": visitor_id, "day": day, "last_of_window": index == len(pairs) - 1}
-            if not pairs:
-                yield {**window_slice, "last_of_window": True}
+            yield {"first_label": window.first_label, "buckets": window.buckets}
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
-        if "visitor_id" in stream_slice:
-            self._emitted_in_request = 0
-            yield from super().read_records(sync_mode, cursor_field, stream_slice, stream_state)
-        if stream_slice["last_of_window"]:
-            window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
-            self.window_done(window, stream_slice["active_rows"], f"{stream_slice['visitor_days']} active visitor-days fetched")
+        self._window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
+        visitor_days = self._active.visitor_days(self._window)
+        if not self.config.include_anonymous_visitors:
+            visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
+        try:
+            for entries in ordered_map(self.fetch_day, visitor_days, self.config.max_concurrent_requests):
+                yield from entries
+        except AirbyteTracedException as error:
+            if error.message and error.message.startswith(f"Stream '{self.name}'"):
+                raise
+            raise AirbyteTracedException(
+                message=f"Stream '{self.name}' stopped {self.position()}: {error.message or error.internal_message}",
+                internal_message=error.internal_message,
+                failure_type=error.failure_type,
+                exception=error,
+            ) from error
+        self.window_done(self._window, self._active.rows_in_window, f"{len(visitor_days)} active visitor-days fetched")
 
-    def path(self, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> str:
-        return f"visitor/{quote(str(stream_slice['visitor_id']), safe='')}/history"
+    def fetch_day(self, visitor_day: VisitorDay) -> List[Mapping[str, Any]]:
+        """One visitor's entries of one day (a small body: read whole, asked again if unreadable)."""
+        visitor_id, day = visitor_day
+        for attempt in range(1, MAX_RETRIES_WITHOUT_PROGRESS + 2):
+            _, response = self._http_client.send_request(
+                "GET",
+                f"{self.url_base}visitor/{quote(str(visitor_id), safe='')}/history",
+                request_kwargs={"timeout": request_timeout(self.config.request_timeout)},
+                headers={},
+                params={"starttime": day},
+            )
+            try:
+                entries = response.json()
+            except ValueError:
+                entries = None
+            if isinstance(entries, list):
+                return [self.record(visitor_id, entry) for entry in entries]
+            time.sleep(self._backoff.backoff_time(None, attempt))
+        raise AirbyteTracedException(
+            message=f"Stream '{self.name}' stopped {self.position()}: Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable.",
+            failure_type=FailureType.transient_error,
+        )
 
-    def request_params(self, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> MutableMapping[str, Any]:
-        return {"starttime": stream_slice["day"]}
-
-    def parse_response(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        shape = self.shape
-        for index, row in enumerate(iter_rows(response, ARRAY_ROWS)):
-            # A day asked for again after it broke off comes whole: skip what was already sent.
-            if index < self._emitted_in_request:
-                continue
-            self._emitted_in_request += 1
-            record = shape(row)
-            browser = record.get("parsed_user_agent") or {}
-            record.update(visitor_id=stream_slice["visitor_id"], browser_name=browser.get("name"), browser_version=browser.get("version"), browser_os=browser.get("os"))
-            yield record
+    def record(self, visitor_id: str, entry: Mapping[str, Any]) -> Mapping[str, Any]:
+        record = self.shape(entry)
+        browser = record.get("parsed_user_agent") or {}
+        record.update(visitor_id=visitor_id, browser_name=browser.get("name"), browser_version=browser.get("version"), browser_os=browser.get("os"))
+        return record
 
     def position(self) -> str:
-        return "in its current window" if self._plan is None else f"in the window from {iso_from_ms(self._plan.next_label)}"
+        return "before its first window" if self._window is None else f"in the window from {iso_from_ms(self._window.first_label)}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Iterable, Mapping, MutableMapping
+from typing import Any, Iterable, Mapping, MutableMapping, Optional
 
 import requests
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 
+from ..config import PendoConfig
 from ..jsonstream import ARRAY_ROWS, BrokenResponse, iter_rows
 from ..records import snake_keys
 from .base import PendoStream
@@ -25,8 +27,8 @@ class RestListStream(SingleRequestStream):
 
     list_path: str
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
+        super().__init__(config, budget)
         self._emitted_ids = set()
 
     def path(self, **kwargs: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 
 from .. import windows
 from ..config import PendoConfig
@@ -27,11 +28,11 @@ class WindowedStream(PendoStream, CheckpointMixin):
     # How far back the API keeps data, in days (None: as far as start_date).
     retention_days: Optional[int] = None
 
-    def __init__(self, config: PendoConfig):
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self.period = self.window_period(config)
         self._completed_label: Optional[int] = None
         self._plan: Optional[WindowPlan] = None
-        super().__init__(config)
+        super().__init__(config, budget)
 
     @staticmethod
     def window_period(config: PendoConfig) -> str:
