@@ -88,3 +88,19 @@ def test_never_further_back_than_pendo_keeps(clock, config):
     run_read({**config, "start_date": "2025-01-01"}, ["visitor_history"])
     starts = [int(r["query"]["starttime"]) for r in clock.requests if "/history" in r["path"]]
     assert starts and min(starts) >= clock.clock_ms - 181 * DAY
+
+
+def test_visitor_days_are_fetched_concurrently_and_emitted_in_order(clock, config):
+    cfg = history_config(config, clock, days=6)
+    sequential = records_of(run_read({**cfg, "max_concurrent_requests": 1}, ["visitor_history"]), "visitor_history")
+    gate = clock.hold_together("/history", parties=4, timeout=5)
+    concurrent = records_of(run_read({**cfg, "max_concurrent_requests": 4}, ["visitor_history"]), "visitor_history")
+    assert gate.opened, "four history requests were never under way at once"
+    assert concurrent == sequential
+
+
+def test_one_request_at_a_time_cannot_open_the_gate(clock, config):
+    """The gate above proves something: a sequential read never opens it."""
+    gate = clock.hold_together("/history", parties=2, timeout=0.5)
+    run_read({**history_config(config, clock, days=2), "max_concurrent_requests": 1}, ["visitor_history"])
+    assert not gate.opened

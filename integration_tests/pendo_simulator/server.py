@@ -238,6 +238,9 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             "status": None,
             "fault": fault.kind if fault else None,
         }
+        gate = getattr(backend, "gate", None)
+        if gate is not None:
+            gate.hold(path)
         if fault is not None and fault.kind == "reset":
             backend.log.append(entry)
             self._reset_connection()

@@ -9,6 +9,7 @@ from .dataset import CLOCK_START_MS, Dataset
 from .event_sources import OBJECT_PARAMETERS, selection
 from .events import AGGREGATED_SOURCES, DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE, RAW_SOURCES, EventLog
 from .faults import Faults
+from .gate import RequestGate
 from .pipeline import QueryContext
 from .server import IntegrationKey, KeyRing, RequestLog, SimulatorServer
 
@@ -38,6 +39,7 @@ class PendoSimulator:
         self.events = EventLog(self.dataset, timezone=timezone, hits_per_day=hits_per_day)
         self.faults = Faults()
         self.log = RequestLog()
+        self.gate: RequestGate | None = None
         self._requested_port = port
         self._verbose = verbose
         self._clock_ms = CLOCK_START_MS
@@ -111,6 +113,12 @@ class PendoSimulator:
         with self._clock_lock:
             self._clock_ms += ms
             return self._clock_ms
+
+    def hold_together(self, path: str, parties: int, timeout: float = 5.0) -> RequestGate:
+        """Hold the first requests whose path contains ``path`` until ``parties`` of them are
+        under way at once; ``gate.opened`` tells whether they ever were."""
+        self.gate = RequestGate(path, parties, timeout)
+        return self.gate
 
     def touch(self, kind: str, count: int) -> list[str]:
         """Update ``count`` rows of ``kind`` at the current clock; returns their ids."""
