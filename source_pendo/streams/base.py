@@ -108,12 +108,19 @@ class PendoStream(HttpStream, ABC):
                 self.logger.warning(f"Stream '{self.name}': {_reason(error)}; reading on {self.position()} in {wait:.1f} s.")
                 time.sleep(wait)
             except AirbyteTracedException as error:
-                raise AirbyteTracedException(
-                    message=f"Stream '{self.name}' stopped {self.position()}: {error.message or error.internal_message}",
-                    internal_message=error.internal_message,
-                    failure_type=error.failure_type,
-                    exception=error,
-                ) from error
+                raise self.stopped(error) from error
+
+    def stopped(self, error: AirbyteTracedException) -> AirbyteTracedException:
+        """The error as the user sees it: which stream, and where it stopped."""
+        prefix = f"Stream '{self.name}' stopped"
+        if error.message and error.message.startswith(prefix):
+            return error
+        return AirbyteTracedException(
+            message=f"{prefix} {self.position()}: {error.message or error.internal_message}",
+            internal_message=error.internal_message,
+            failure_type=error.failure_type,
+            exception=error,
+        )
 
 
 def _reason(error: Exception) -> str:

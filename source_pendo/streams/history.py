@@ -91,14 +91,7 @@ class VisitorHistory(WindowedStream):
             for entries in ordered_map(self.fetch_day, visitor_days, self.config.max_concurrent_requests):
                 yield from entries
         except AirbyteTracedException as error:
-            if error.message and error.message.startswith(f"Stream '{self.name}'"):
-                raise
-            raise AirbyteTracedException(
-                message=f"Stream '{self.name}' stopped {self.position()}: {error.message or error.internal_message}",
-                internal_message=error.internal_message,
-                failure_type=error.failure_type,
-                exception=error,
-            ) from error
+            raise self.stopped(error) from error
         self.window_done(self._window, self._active.rows_in_window, f"{len(visitor_days)} active visitor-days fetched")
 
     def fetch_day(self, visitor_day: VisitorDay) -> List[Mapping[str, Any]]:
@@ -120,7 +113,7 @@ class VisitorHistory(WindowedStream):
                 return [self.record(visitor_id, entry) for entry in entries]
             time.sleep(self._backoff.backoff_time(None, attempt))
         raise AirbyteTracedException(
-            message=f"Stream '{self.name}' stopped {self.position()}: Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable.",
+            message=f"Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable.",
             failure_type=FailureType.transient_error,
         )
 
