@@ -107,3 +107,13 @@ def test_backoff_waits_are_bounded(simulator, config, slept):
     simulator.faults.add("status", source="pages", times=3, status=429, retry_after=86400)
     run_read(config, ["pages"])
     assert slept and max(slept) <= 121
+
+
+@pytest.mark.parametrize("kind, params", [("status", {"status": 502}), ("reset", {}), ("reset_mid_body", {"after_rows": 2}), ("truncate", {"keep_fraction": 0.5}), ("invalid_json", {}), ("missing_results", {})])
+def test_faults_on_visitor_history_days_are_survived(simulator, config, clean_read, kind, params):
+    config.update(start_date="2026-10-20")
+    clean = clean_read(["visitor_history"])
+    simulator.faults.add(kind, path="/history", times=3, **params)
+    output = run_read(config, ["visitor_history"])
+    assert as_multiset(records_of(output, "visitor_history")) == as_multiset(records_of(clean, "visitor_history"))
+    assert sum(1 for r in simulator.requests if r["fault"]) == 3
