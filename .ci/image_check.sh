@@ -15,9 +15,16 @@
 # "$OUT/NAME.out" (stderr in NAME.err), and asserts on it with `assert_messages NAME`.
 # The repository is mounted at /data inside the container: configs are written to
 # $ROOT/.ci-image-tmp/run.*/ (git-ignored, removed on exit), i.e. /data/.ci-image-tmp/run.*/.
+#
+# The expected streams, keys and cursors come from the code (SourcePendo().streams(...) in .venv's
+# python), never from a list kept here. The object, REST and metadata streams are compared with the
+# simulator's data exactly. The event streams and visitor_history are windowed by the container's
+# real clock while the simulator's clock stands at 2026-11-01, so for them the read asserts shape,
+# not counts: records, key fields present, no duplicate key in a pre-aggregated stream, STATE with
+# the cursor at the last complete bucket.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" >&2; exit 2; }
 [[ $# -eq 1 ]] || usage
 [[ -f $1 ]] || { echo "image_check: no such file: $1" >&2; exit 2; }
 
@@ -38,6 +45,12 @@ SIM_OBJECTS_PER_APP=12
 SIM_READY_SECONDS=30
 # Small pages, so that the read in the image pages by keyset and checkpoints several times.
 PAGE_SIZE=25
+# The simulator has no rate limit, and the read sends ~1,000 requests (visitor_history alone ~600:
+# one per active visitor-day of the simulator's 40 days of events, whatever the start date). At
+# the default 20 per second that is ~50 s of waiting on the budget; at this rate the read takes a
+# few seconds. The budget itself is tested in unit_tests/test_http.py; integration_tests read at
+# this rate too.
+REQUESTS_PER_SECOND=1000
 
 VENV_PYTHON=""  # .venv's python, once setup_venv has run
 SIM_PID=""      # the simulator, once start_simulator has run
@@ -128,11 +141,17 @@ start_simulator() {
   mkdir -p "$TMP_PARENT"
   TMP_DIR=$(mktemp -d "$TMP_PARENT/run.XXXXXX")
   chmod 755 "$TMP_DIR"
-  "$VENV_PYTHON" - "$TMP_DIR" "$SIM_URL" "$SIM_KEY" "$PAGE_SIZE" <<'PY'
+  "$VENV_PYTHON" - "$TMP_DIR" "$SIM_URL" "$SIM_KEY" "$PAGE_SIZE" "$REQUESTS_PER_SECOND" <<'PY'
 import json, os, sys
 
-directory, url, key, page_size = sys.argv[1:]
-config = {"api_key": key, "start_date": "2025-01-01", "base_url": url, "page_size": int(page_size)}
+directory, url, key, page_size, requests_per_second = sys.argv[1:]
+config = {
+    "api_key": key,
+    "start_date": "2025-01-01",  # before all the simulator's data: every object is expected
+    "base_url": url,
+    "page_size": int(page_size),
+    "requests_per_second": int(requests_per_second),
+}
 for name, content in {"config.json": config, "wrong_key_config.json": {**config, "api_key": "not-the-simulator-key"}}.items():
     path = os.path.join(directory, name)
     with open(path, "w", encoding="utf-8") as handle:
@@ -232,16 +251,49 @@ print(f"check (wrong key): FAILED: {statuses[0]['message']}")
 PY
 }
 
+# The streams the code builds, as discover should describe them: {name: {primary_key, cursor, sync_modes}}.
+# Written into $OUT/code_streams.json once, for check_discover and check_read.
+code_streams() {
+  [[ -s $OUT/code_streams.json ]] && return 0
+  "$VENV_PYTHON" - "$OUT/code_streams.json" <<'PY'
+import json, sys
+
+from source_pendo.source import SourcePendo
+
+streams = {}
+for stream in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01"}):  # builds only, sends nothing
+    key = stream.primary_key
+    key = [] if key is None else [[key]] if isinstance(key, str) else [[part] if isinstance(part, str) else list(part) for part in key]
+    cursor = stream.cursor_field
+    cursor = [cursor] if isinstance(cursor, str) else list(cursor or [])
+    modes = ["full_refresh", "incremental"] if stream.supports_incremental else ["full_refresh"]
+    streams[stream.name] = {"primary_key": key, "cursor": cursor, "sync_modes": modes}
+json.dump(streams, open(sys.argv[1], "w", encoding="utf-8"))
+PY
+}
+
 check_discover() {
+  code_streams
   run_connector discover discover --config "$(in_container "$TMP_DIR/config.json")"
-  assert_messages discover <<'PY'
-EXPECTED = {"accounts", "visitors", "pages", "features", "guides", "track_types", "reports", "segments", "metadata_accounts", "metadata_visitors"}
+  assert_messages discover "$OUT/code_streams.json" <<'PY'
+EXPECTED = json.load(open(ARGS[0], encoding="utf-8"))
 catalogs = of_type("CATALOG")
 if len(catalogs) != 1:
     fail(f"expected one CATALOG message, got {len(catalogs)}")
 streams = {s["name"]: s for s in catalogs[0]["catalog"]["streams"]}
-if set(streams) != EXPECTED:
-    fail(f"streams differ: missing {sorted(EXPECTED - set(streams))}, unexpected {sorted(set(streams) - EXPECTED)}")
+if set(streams) != set(EXPECTED):
+    fail(f"streams differ from the code's: missing {sorted(set(EXPECTED) - set(streams))}, unexpected {sorted(set(streams) - set(EXPECTED))}")
+problems = []
+for name, code in EXPECTED.items():
+    stream = streams[name]
+    if (stream.get("source_defined_primary_key") or []) != code["primary_key"]:
+        problems.append(f"{name}: primary key {stream.get('source_defined_primary_key')}, the code's is {code['primary_key']}")
+    if sorted(stream.get("supported_sync_modes") or []) != sorted(code["sync_modes"]):
+        problems.append(f"{name}: sync modes {stream.get('supported_sync_modes')}, the code's are {code['sync_modes']}")
+    if "incremental" in code["sync_modes"] and (stream.get("default_cursor_field") or []) != code["cursor"]:
+        problems.append(f"{name}: cursor {stream.get('default_cursor_field')}, the code's is {code['cursor']}")
+if problems:
+    fail("; ".join(problems))
 custom = streams["accounts"]["json_schema"].get("properties", {}).get("metadata_custom") or {}
 fields = custom.get("properties") or {}
 typed = {name: prop for name, prop in fields.items() if prop.get("type")}
@@ -249,30 +301,53 @@ kinds = {t for prop in typed.values() for t in ([prop["type"]] if isinstance(pro
 if not {"string", "integer", "number", "boolean"} <= kinds or not any(p.get("format") == "date-time" for p in typed.values()):
     fail(f"accounts.metadata_custom is not typed from Pendo's catalogue: {json.dumps(custom)[:600]}")
 incremental = sorted(n for n, s in streams.items() if "incremental" in s.get("supported_sync_modes", []))
-print(f"discover: {len(streams)} streams ({len(incremental)} incremental); accounts.metadata_custom has {len(typed)} typed fields ({', '.join(sorted(kinds))}, date-time)")
+print(
+    f"discover: the code's {len(streams)} streams ({len(incremental)} incremental) with its keys, cursors and sync modes;"
+    f" accounts.metadata_custom has {len(typed)} typed fields ({', '.join(sorted(kinds))}, date-time)"
+)
 PY
 }
 
 check_read() {
+  local read_started read_ended
+  code_streams
+  read_started=$(now_ms)
   run_connector read read --config "$(in_container "$TMP_DIR/config.json")" \
     --catalog /data/integration_tests/configured_catalog.json
-  assert_messages read integration_tests/configured_catalog.json "$OUT/discover.out" \
+  read_ended=$(now_ms)
+  log "read took $(((read_ended - read_started) / 1000)).$(printf '%03d' $(((read_ended - read_started) % 1000))) s in the container"
+  assert_messages read integration_tests/configured_catalog.json "$OUT/code_streams.json" "$read_started" "$read_ended" \
     "$SIM_SEED" "$SIM_ACCOUNTS" "$SIM_VISITORS" "$SIM_OBJECTS_PER_APP" <<'PY'
 from collections import Counter, defaultdict
 
 from integration_tests.pendo_simulator import PendoSimulator
+from source_pendo.records import iso_from_ms
+from source_pendo.source import SourcePendo
+from source_pendo.streams.events import AggregatedEventStream
+from source_pendo.streams.windowed import WindowedStream
+from source_pendo.windows import last_complete_label
 
-catalog_path, discover_path, seed, accounts, visitors, objects_per_app = ARGS
+catalog_path, code_path, read_started, read_ended, seed, accounts, visitors, objects_per_app = ARGS
 configured = [s["stream"]["name"] for s in json.load(open(catalog_path, encoding="utf-8"))["streams"]]
-discovered = next(json.loads(line) for line in open(discover_path, encoding="utf-8") if '"CATALOG"' in line)["catalog"]["streams"]
-cursors = {s["name"]: s["default_cursor_field"][0] for s in discovered if "incremental" in s.get("supported_sync_modes", [])}
-primary_keys = {s["name"]: s["source_defined_primary_key"][0][0] for s in discovered if s.get("source_defined_primary_key")}
+code = json.load(open(code_path, encoding="utf-8"))
+key_fields = {name: [".".join(path) for path in stream["primary_key"]] for name, stream in code.items()}
+cursors = {name: stream["cursor"][0] for name, stream in code.items() if "incremental" in stream["sync_modes"]}
+
+# Which streams are windowed by time, and which of them pre-aggregate: from the classes the code builds.
+built = {s.name: s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01"})}
+windowed = {name: stream.period for name, stream in built.items() if isinstance(stream, WindowedStream)}
+aggregated = {name for name, stream in built.items() if isinstance(stream, AggregatedEventStream)}
+# Key fields the simulator leaves null in some rows (a null field is absent from the record on the wire:
+# the CDK drops top-level nulls). The event sources' key fields are never null there; visitor history
+# entries have no feature or guide on a page view, and no page or URI on some others.
+NULLABLE_KEY_FIELDS = {"visitor_history": {"page_id", "feature_id", "guide_id", "guide_step_id", "uri"}}
+ANONYMOUS = "_PENDO_T_"
 
 # What the simulator holds: the same data as the one the CLI serves (built, never started).
 data = PendoSimulator(seed=int(seed), accounts=int(accounts), visitors=int(visitors), objects_per_app=int(objects_per_app)).dataset
 expected_ids = {
     "accounts": [r["accountId"] for r in data.accounts],
-    "visitors": [r["visitorId"] for r in data.visitors if not r["visitorId"].startswith("_PENDO_T_")],
+    "visitors": [r["visitorId"] for r in data.visitors if not r["visitorId"].startswith(ANONYMOUS)],
     **{kind: [r["id"] for r in data.rows(kind)] for kind in ("pages", "features", "guides", "track_types", "reports", "segments")},
 }
 expected_counts = {**{name: len(ids) for name, ids in expected_ids.items()}, "metadata_accounts": 1, "metadata_visitors": 1}
@@ -287,21 +362,50 @@ for m in of_type("STATE"):
 
 problems = []
 for name in configured:
-    got = len(records[name])
-    if name not in expected_counts:
+    got = records[name]
+    if name in windowed:
+        if not got:
+            problems.append(f"{name}: no records")
+        required = [field for field in key_fields[name] if field not in NULLABLE_KEY_FIELDS.get(name, ())]
+        incomplete = [r for r in got if any(r.get(field) is None for field in required)]
+        if incomplete:
+            missing = sorted({field for r in incomplete for field in required if r.get(field) is None})
+            problems.append(f"{name}: {len(incomplete)} records lack key fields {missing}, e.g. {json.dumps(incomplete[0], ensure_ascii=False)[:300]}")
+        if name in aggregated:
+            keys = Counter(tuple(json.dumps(r.get(field)) for field in key_fields[name]) for r in got)
+            repeated = {key: n for key, n in keys.items() if n > 1}
+            if repeated:
+                problems.append(f"{name}: {len(repeated)} primary keys come more than once, e.g. {next(iter(repeated))}")
+        if name == "visitor_history" and any(str(r.get("visitor_id")).startswith(ANONYMOUS) for r in got):
+            problems.append(f"{name}: holds anonymous visitors, but include_anonymous_visitors is off")
+        # The state ends at the last complete bucket by the container's clock (at the read's start or end).
+        cursor = cursors.get(name)
+        final = states[name][-1].get(cursor) if states[name] else None
+        complete = {iso_from_ms(last_complete_label(int(moment), windowed[name])) for moment in (read_started, read_ended)}
+        if final not in complete:
+            problems.append(f"{name}: the last STATE says {cursor} {final!r}, the last complete {windowed[name]} is {' or '.join(sorted(complete))}")
+    elif name not in expected_counts:
         problems.append(f"{name}: no expected count (add it to this check)")
-    elif got != expected_counts[name]:
-        problems.append(f"{name}: {got} records, the simulator holds {expected_counts[name]}")
-    elif name in expected_ids and Counter(r.get(primary_keys.get(name)) for r in records[name]) != Counter(expected_ids[name]):
-        problems.append(f"{name}: the records' {primary_keys.get(name)} values are not the simulator's ids")
+    elif len(got) != expected_counts[name]:
+        problems.append(f"{name}: {len(got)} records, the simulator holds {expected_counts[name]}")
+    elif name in expected_ids and Counter(r.get(key_fields[name][0]) for r in got) != Counter(expected_ids[name]):
+        problems.append(f"{name}: the records' {key_fields[name][0]} values are not the simulator's ids")
 for name, cursor in cursors.items():
     if name in configured and not any(cursor in state for state in states[name]):
         problems.append(f"{name}: no STATE message carrying its cursor '{cursor}' ({len(states[name])} STATE messages)")
+missing = sorted(set(code) - set(configured))
+if missing:
+    problems.append(f"the configured catalog leaves out {missing}: add them to {catalog_path}")
 if problems:
     fail("; ".join(problems))
+exact = [name for name in configured if name not in windowed]
+timed = [name for name in configured if name in windowed]
 print(
-    "read: " + ", ".join(f"{name} {len(records[name])}" for name in configured)
-    + f" records (as the simulator holds); STATE with a cursor for {', '.join(f'{n} x{len(states[n])}' for n in cursors)}"
+    "read: " + ", ".join(f"{name} {len(records[name])}" for name in exact) + " records (as the simulator holds); "
+    + ", ".join(f"{name} {len(records[name])}" for name in timed)
+    + f" records (key fields present{', no key twice in ' + '/'.join(sorted(aggregated)) if aggregated else ''});"
+    + f" STATE with a cursor for {', '.join(f'{n} x{len(states[n])}' for n in cursors)};"
+    + f" event streams' last STATE at the last complete bucket ({', '.join(sorted({states[n][-1][cursors[n]] for n in timed}))})"
 )
 PY
 }

@@ -1,5 +1,7 @@
 """docs/pendo.md stays true to the code: its stream table lists exactly the streams the source builds,
-with their primary keys, cursor fields and sync modes, and its setup guide covers every spec field."""
+with their primary keys, cursor fields and sync modes (as built with the default event period, day,
+plus the note on what `period: hour` changes), its setup guide covers every spec field, and its
+changelog's newest version is the one metadata.yaml releases."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from source_pendo.source import SourcePendo
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "pendo.md"
 SPEC = ROOT / "source_pendo" / "spec.yaml"
-CONFIG = {"api_key": "k", "start_date": "2025-01-01"}  # building streams sends no request
+METADATA = ROOT / "metadata.yaml"
+# Some primary keys and cursors follow the event period: the table shows the spec's default (day).
+DEFAULT_PERIOD = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["connectionSpecification"]["properties"]["period"]["default"]
+CONFIG = {"api_key": "k", "start_date": "2025-01-01", "period": DEFAULT_PERIOD}  # building streams sends no request
 STREAM_COLUMNS = ["Stream", "Pendo endpoint", "Primary key", "Cursor field", "Sync modes"]
 
 
@@ -47,9 +52,14 @@ def code_names(cell: str) -> List[str]:
 
 
 def as_list(value) -> List[str]:
+    """A primary key or cursor as the field names it is made of: "id", ["id"] and [["id"]] are all
+    ["id"]; a composite key [["day"], ["visitor_id"]] is ["day", "visitor_id"]; a nested path is
+    written "a.b"."""
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return [value]
+    return [part if isinstance(part, str) else ".".join(part) for part in value]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +90,29 @@ def test_primary_keys_and_cursor_fields_are_the_code_s(streams, documented):
         assert code_names(row["Cursor field"]) == as_list(stream.cursor_field), f"{name}: cursor field"
 
 
+def test_the_period_note_is_what_an_hourly_period_changes(streams, documented):
+    """With `period: hour` a stream's key and cursor are the table's with `day` read as `hour`, and the
+    paragraph of the stream section that mentions `period: hour` names every stream this changes."""
+    assert DEFAULT_PERIOD == "day", "the stream table and its note assume the default period is day"
+    paragraphs = [p for p in section("Supported streams").split("\n\n") if "`period: hour`" in p]
+    assert len(paragraphs) == 1, "one paragraph under the stream table should say what `period: hour` changes"
+    hourly = {stream.name: stream for stream in SourcePendo().streams({**CONFIG, "period": "hour"})}
+    assert sorted(hourly) == sorted(streams)
+    changed = set()
+    for name, stream in hourly.items():
+        row = documented[name]
+        for column, built in (("Primary key", stream.primary_key), ("Cursor field", stream.cursor_field)):
+            written = code_names(row[column])
+            expected = ["hour" if field == "day" else field for field in written]
+            assert as_list(built) == expected, f"{name}: with period hour the {column.lower()} should be the table's with day read as hour"
+            if expected != written:
+                changed.add(name)
+    assert changed, "no stream follows the period: drop the note on `period: hour`"
+    named = set(code_names(paragraphs[0]))
+    assert changed <= named, f"the note on `period: hour` does not name {sorted(changed - named)}"
+    assert not (named & set(streams)) - changed, f"the note on `period: hour` names streams it does not change: {sorted((named & set(streams)) - changed)}"
+
+
 def test_sync_modes_are_the_code_s(streams, documented):
     for name, stream in streams.items():
         assert name in documented, f"{name} is not in the stream table"
@@ -104,3 +137,11 @@ def test_setup_guide_covers_every_spec_field():
             assert row["Default"].startswith("–"), f"{name}: has no default in the spec"
     for name in spec["required"]:
         assert "required" in rows[name]["Default"], f"{name} is required"
+
+
+def test_the_newest_changelog_entry_is_the_released_version():
+    released = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["data"]["dockerImageTag"]
+    rows = table_rows(section("Changelog"))
+    assert rows and list(rows[0])[:2] == ["Version", "Date"], "the changelog table starts with Version and Date"
+    assert rows[0]["Version"] == released, f"the newest changelog entry is {rows[0]['Version']}, metadata.yaml releases {released}"
+    assert len({row["Version"] for row in rows}) == len(rows), "a version is in the changelog twice"
