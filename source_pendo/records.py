@@ -22,6 +22,8 @@ def snake_case(name: str) -> str:
 
 def snake_keys(value: Any) -> Any:
     """Every dict key snake_cased, at every depth."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, dict):
         return {snake_case(key): snake_keys(item) for key, item in value.items()}
     if isinstance(value, list):

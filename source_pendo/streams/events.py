@@ -36,15 +36,16 @@ class EventStream(WindowedStream):
         self.rows_in_window = 0
         super().__init__(config, budget)
 
-    @property
+    # Asked for on every record by the CDK: computed once.
+    @cached_property
     def sort_columns(self) -> List[str]:
         return [column.format(period=self.period) for column in self.key_columns]
 
-    @property
+    @cached_property
     def primary_key(self) -> List[List[str]]:
         return [[snake_case(column)] for column in self.sort_columns]
 
-    @property
+    @cached_property
     def cursor_field(self) -> str:
         return snake_case(self.sort_columns[0])
 

@@ -32,6 +32,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
         self.period = self.window_period(config)
         self._completed_label: Optional[int] = None
         self._plan: Optional[WindowPlan] = None
+        self._state_cache: tuple = (None, {})
         super().__init__(config, budget)
 
     @staticmethod
@@ -40,7 +41,13 @@ class WindowedStream(PendoStream, CheckpointMixin):
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        return {} if self._completed_label is None else {self.cursor_field: iso_from_ms(self._completed_label)}
+        # The CDK reads the state after every record; it changes once a window.
+        label = self._completed_label
+        if label is None:
+            return {}
+        if self._state_cache[0] != label:
+            self._state_cache = (label, {self.cursor_field: iso_from_ms(label)})
+        return dict(self._state_cache[1])
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
