@@ -26,6 +26,13 @@ def slept(monkeypatch):
     return waits
 
 
+@pytest.fixture(scope="module")
+def sim():
+    """One simulator for a module of tests of the simulator itself (default seed and sizes)."""
+    with PendoSimulator() as simulator:
+        yield simulator
+
+
 @pytest.fixture
 def simulator():
     sim = PendoSimulator(seed=11).start()

@@ -59,12 +59,6 @@ class PendoClient:
         return response.status_code, response.json()["message"]
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with PendoSimulator() as simulator:
-        yield simulator
-
-
 @pytest.fixture
 def api(sim):
     sim.faults.clear()

@@ -118,12 +118,6 @@ def ts_source(name, params=None, period="dayRange", first="now()", **window) -> 
     return {"source": {name: params, "timeSeries": {"period": period, "first": first, **window}}}
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with PendoSimulator() as simulator:
-        yield simulator
-
-
 @pytest.fixture
 def api(sim):
     sim.faults.clear()

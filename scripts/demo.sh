@@ -17,7 +17,7 @@ read -r URL KEY < <(sed -n 's/.*listening on \(\S*\) (integration key: \(\S*\)).
 [ -n "${KEY:-}" ] || { echo "the simulator did not start:"; cat "$WORKDIR/simulator.log"; exit 1; }
 echo "== simulator at $URL"
 cat > "$WORKDIR/config.json" <<JSON
-{"api_key": "$KEY", "start_date": "2025-01-01", "base_url": "$URL", "page_size": 1000}
+{"api_key": "$KEY", "start_date": "2025-01-01", "base_url": "$URL", "page_size": 1000, "requests_per_second": 1000}
 JSON
 echo "== check"
 source-pendo check --config "$WORKDIR/config.json" | grep CONNECTION_STATUS
