@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Dict, Mapping, Tuple
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH_DAY = date(1970, 1, 1)
+# Values that need no renaming: the usual case of a column, checked by exact type (cheapest test).
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_SCALAR_SCHEMA_TYPES = frozenset({"string", "integer", "number", "boolean", "null"})
 AUTO_GROUP = "auto"
 APP_AUTO_GROUP_PREFIX = "auto__"
 METADATA_PREFIX = "metadata_"
@@ -22,7 +26,7 @@ def snake_case(name: str) -> str:
 
 def snake_keys(value: Any) -> Any:
     """Every dict key snake_cased, at every depth."""
-    if value is None or isinstance(value, (str, int, float)):
+    if type(value) in _SCALAR_TYPES:
         return value
     if isinstance(value, dict):
         return {snake_case(key): snake_keys(item) for key, item in value.items()}
@@ -31,15 +35,39 @@ def snake_keys(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1024)
+def _day_prefix(days: int) -> str:
+    return (_EPOCH_DAY + timedelta(days=days)).isoformat() + "T"
+
+
+@lru_cache(maxsize=4096)
+def _hour_prefix(hours: int) -> str:
+    days, hour = divmod(hours, 24)
+    return f"{_day_prefix(days)}{hour:02d}:"
+
+
+_MINUTES_SECONDS = tuple(f"{second // 60:02d}:{second % 60:02d}." for second in range(3600))
+_MILLIS = tuple(f"{millis:03d}Z" for millis in range(1000))
+
+
 def iso_from_ms(value: Any) -> Any:
-    """Epoch milliseconds as an ISO-8601 UTC string; anything else (null, text, out of range) unchanged."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Epoch milliseconds as an ISO-8601 UTC string; anything else (null, text, out of range) unchanged.
+
+    Hot: called for every time column of every event row, so the text up to the hour is cached and
+    the rest is two table lookups (strftime costs ten times as much)."""
+    if type(value) is int:
+        ms = value
+    elif isinstance(value, float) and value == value and abs(value) < 1e18:
+        ms = int(value)
+    else:
         return value
+    hours, ms_of_hour = divmod(ms, 3_600_000)
     try:
-        moment = _EPOCH + timedelta(milliseconds=int(value))
+        prefix = _hour_prefix(hours)
     except OverflowError:
         return value
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    seconds, millis = divmod(ms_of_hour, 1000)
+    return prefix + _MINUTES_SECONDS[seconds] + _MILLIS[millis]
 
 
 def ms_from_iso(value: str) -> int:
@@ -82,19 +110,54 @@ def convert_times(record: Dict[str, Any], tree: Mapping[str, Any]) -> Dict[str, 
 
 class ObjectShaper:
     """Pendo objects and events: snake_case keys at every depth, times as ISO. Under the top-level
-    columns named in `keep_names_under` (track event properties, ...) names are users' own: kept."""
+    columns named in `keep_names_under` (track event properties, ...) names are users' own: kept.
+
+    Hot: runs once per record. Pendo's rows of one query come with the same columns in the same
+    order, so what to do with each is worked out once per such layout and the record is built with
+    one dict(zip(...)); only time columns and values that may hold objects are looked at again."""
+
+    _MAX_LAYOUTS = 256
 
     def __init__(self, schema: Mapping[str, Any], keep_names_under: Tuple[str, ...] = ()):
-        self._times = time_paths(schema)
-        self._free_form = frozenset(keep_names_under)
+        times = time_paths(schema)
+        self._time_columns = frozenset(name for name, node in times.items() if node is True)
+        self._nested_times = {name: node for name, node in times.items() if node is not True}
+        # Columns whose values never need renaming inside: scalars by schema, times, users' own names.
+        self._settled_columns = self._time_columns | frozenset(keep_names_under) | frozenset(
+            name for name, prop in (schema.get("properties") or {}).items() if _holds_scalars(prop)
+        )
+        self._layouts: Dict[Tuple[str, ...], Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]] = {}
+
+    def _layout(self, keys: Tuple[str, ...]) -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
+        names = tuple(snake_case(key) for key in keys)
+        layout = (
+            names,
+            tuple(name for name in names if name in self._time_columns),
+            tuple(name for name in names if name not in self._settled_columns),
+        )
+        if len(self._layouts) < self._MAX_LAYOUTS:
+            self._layouts[keys] = layout
+        return layout
 
     def __call__(self, row: Mapping[str, Any]) -> Dict[str, Any]:
-        free_form = self._free_form
-        record = {}
-        for key, value in row.items():
-            name = snake_case(key)
-            record[name] = value if name in free_form else snake_keys(value)
-        return convert_times(record, self._times)
+        keys = tuple(row)
+        names, times, unsettled = self._layouts.get(keys) or self._layout(keys)
+        record = dict(zip(names, row.values()))
+        for name in times:
+            record[name] = iso_from_ms(record[name])
+        for name in unsettled:
+            value = record[name]
+            if type(value) not in _SCALAR_TYPES:
+                record[name] = snake_keys(value)
+        if self._nested_times:
+            convert_times(record, self._nested_times)
+        return record
+
+
+def _holds_scalars(prop: Mapping[str, Any]) -> bool:
+    types = prop.get("type")
+    types = [types] if isinstance(types, str) else types or []
+    return bool(types) and all(kind in _SCALAR_SCHEMA_TYPES for kind in types)
 
 
 class MetadataEntityShaper:

@@ -31,7 +31,7 @@ class EventStream(WindowedStream):
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._window: Optional[Window] = None
-        self._after: Optional[list] = None  # key of the last row emitted in the current window
+        self._last_row: Optional[Mapping[str, Any]] = None  # Pendo's last row emitted in the current window
         self._rows_in_page = 0
         self.rows_in_window = 0
         super().__init__(config, budget)
@@ -63,8 +63,14 @@ class EventStream(WindowedStream):
         self.window_done(window, self.rows_in_window, f"{self.rows_in_window} rows")
 
     def read_window(self, window: Window) -> Iterable[Mapping[str, Any]]:
-        self._window, self._after, self.rows_in_window = window, None, 0
+        self._window, self._last_row, self.rows_in_window = window, None, 0
         yield from super().read_records(SyncMode.full_refresh, stream_slice={"first_label": window.first_label, "buckets": window.buckets})
+
+    @property
+    def _after(self) -> Optional[list]:
+        """The key of the last row emitted in the current window (worked out only when needed)."""
+        row = self._last_row
+        return None if row is None else [row.get(column) for column in self.sort_columns]
 
     def source_params(self) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}
@@ -84,18 +90,21 @@ class EventStream(WindowedStream):
         )
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        columns = self.sort_columns
+        cursor = self.sort_columns[0]
         shape = self.shape
-        self._rows_in_page = 0
-        for row in iter_rows(response, RESULT_ROWS):
-            key = [row.get(column) for column in columns]
-            if key[0] is None:
-                raise BrokenResponse(f"Pendo sent a {self.name} row without '{columns[0]}': {str(row)[:200]}")
-            record = shape(row)
-            self._after = key
-            self._rows_in_page += 1
-            self.rows_in_window += 1
-            yield record
+        rows = 0
+        try:
+            for row in iter_rows(response, RESULT_ROWS):
+                if row.get(cursor) is None:
+                    raise BrokenResponse(f"Pendo sent a {self.name} row without '{cursor}': {str(row)[:200]}")
+                record = shape(row)
+                self._last_row = row
+                rows += 1
+                yield record
+        finally:
+            # Also when the body breaks off: the rows emitted so far count.
+            self._rows_in_page = rows
+            self.rows_in_window += rows
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return {"after": self._after} if self._rows_in_page >= self.page_size else None
