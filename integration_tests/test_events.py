@@ -4,12 +4,14 @@ from collections import Counter
 
 import pytest
 from airbyte_cdk.models import SyncMode
+from airbyte_cdk.test.entrypoint_wrapper import read
 
 from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.records import ms_from_iso, snake_case
+from source_pendo.source import SourcePendo
 from source_pendo.windows import BUCKET_MS, anchor, label_of, newest_label
 
-from .conftest import primary_key, records_of, run_read, states_of
+from .conftest import catalog, primary_key, records_of, run_read, states_of
 
 DAY = BUCKET_MS["day"]
 SOURCES = {
@@ -158,3 +160,30 @@ def test_a_first_syncs_request_count_stays_flat_as_features_grow(monkeypatch):
     many_requests, many_rows, many_features = first_sync_requests(30, monkeypatch)
     assert many_features >= 10 * few_features and few_rows and many_rows
     assert many_requests == few_requests
+
+
+def test_windows_first_requests_go_out_ahead_and_the_output_is_unchanged(clock, config):
+    cfg = event_config(config, clock, page_size=150)
+    sequential = run_read({**cfg, "max_concurrent_requests": 1}, ["feature_events"])
+    gate = clock.hold_together("/aggregation", parties=3, timeout=5)
+    concurrent = run_read({**cfg, "max_concurrent_requests": 4}, ["feature_events"])
+    assert gate.opened, "three window requests were never under way at once"
+    assert records_of(concurrent, "feature_events") == records_of(sequential, "feature_events")
+    cursors = [state.stream.stream_state.day for state in states_of(concurrent, "feature_events")]
+    assert cursors == sorted(cursors) and cursors[-1] == states_of(sequential, "feature_events")[-1].stream.stream_state.day
+
+
+def test_a_window_ahead_that_fails_costs_no_earlier_window_its_records_or_state(clock, config):
+    cfg = {**event_config(config, clock, page_size=150), "max_concurrent_requests": 4}
+    clean = run_read(cfg, ["feature_events"])
+    clean_records, clean_states = records_of(clean, "feature_events"), states_of(clean, "feature_events")
+    clock.faults.add("status", source="featureEvents", status=400, times=None, after=6)
+    output = read(SourcePendo(), cfg, catalog(["feature_events"]))
+    [error] = [m.trace.error for m in output.errors if m.trace.error.message.startswith("Stream 'feature_events' stopped in the window from ")]
+    assert error.failure_type.value == "config_error"
+    states, records = states_of(output, "feature_events"), records_of(output, "feature_events")
+    assert 1 <= len(states) < len(clean_states)
+    assert [state.stream.stream_state for state in states] == [state.stream.stream_state for state in clean_states[: len(states)]]
+    assert records == clean_records[: len(records)]
+    checkpointed = ms_from_iso(states[-1].stream.stream_state.day)
+    assert all(ms_from_iso(record["day"]) > checkpointed for record in clean_records[len(records) :]), "a checkpointed window lost records"

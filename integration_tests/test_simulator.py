@@ -527,6 +527,11 @@ def test_faults_match_path_and_source(api, sim):
     assert api.aggregate([source("visitors")]).status_code == 200
 
 
+def test_a_fault_can_start_after_some_requests_went_through(api, sim):
+    sim.faults.add("status", source="visitors", status=500, times=2, after=2)
+    assert [api.aggregate([source("visitors")]).status_code for _ in range(5)] == [200, 200, 500, 500, 200]
+
+
 def test_reset_fault(api, sim):
     sim.faults.add("reset", path="page")
     with pytest.raises(requests.exceptions.ConnectionError):

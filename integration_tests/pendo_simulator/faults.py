@@ -2,7 +2,8 @@
 
 Rules are tried in the order they were added; the first live rule that matches a
 request (``path`` substring and/or aggregation ``source`` name) faults it and uses up
-one of its ``times`` (``None`` = forever). If no rule matches, the seeded random mode,
+one of its ``times`` (``None`` = forever), once its first ``after`` matching requests went
+through unharmed. If no rule matches, the seeded random mode,
 when enabled, may fault the request. How each fault looks on the wire is the server's
 business; this module only decides which fault applies.
 """
@@ -55,7 +56,9 @@ class FaultRule:
     path: str | None = None
     source: str | None = None
     times: int | None = 1
+    after: int = 0  # matching requests let through before the rule starts faulting
     hits: int = 0
+    passed: int = 0
 
     @property
     def spent(self) -> bool:
@@ -114,10 +117,12 @@ class Faults:
         self._rules: list[FaultRule] = []
         self._random: RandomFaults | None = None
 
-    def add(self, fault: str, *, path: str | None = None, source: str | None = None, times: int | None = 1, **params: Any) -> FaultRule:
+    def add(self, fault: str, *, path: str | None = None, source: str | None = None, times: int | None = 1, after: int = 0, **params: Any) -> FaultRule:
         if times is not None and (not isinstance(times, int) or times < 1):
             raise ValueError("times must be a positive integer or None (forever)")
-        rule = FaultRule(make_fault(fault, params), path, source, times)
+        if not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a whole number of requests")
+        rule = FaultRule(make_fault(fault, params), path, source, times, after)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -148,6 +153,9 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if not rule.spent and rule.matches(path, source):
+                    if rule.passed < rule.after:
+                        rule.passed += 1
+                        continue
                     rule.hits += 1
                     return rule.fault
             if self._random is not None and self._random.matches(path, source):

@@ -4,13 +4,14 @@ paged inside a window by keyset over the columns that make a row unique."""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Callable, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import requests
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams.call_rate import APIBudget
 
 from .. import aggregation
+from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 from ..records import ObjectShaper, iso_from_ms, snake_case
@@ -32,6 +33,7 @@ class EventStream(WindowedStream):
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._window: Optional[Window] = None
         self._last_row: Optional[Mapping[str, Any]] = None  # Pendo's last row emitted in the current window
+        self._first_pages: Dict[int, Any] = {}  # first label -> a window's first request, sent ahead
         self._rows_in_page = 0
         self.rows_in_window = 0
         super().__init__(config, budget)
@@ -54,8 +56,28 @@ class EventStream(WindowedStream):
         return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns)
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
-        for window in self.plan_windows(sync_mode).windows():
-            yield {"first_label": window.first_label, "buckets": window.buckets}
+        """The windows in order, each one's first request sent ahead: while a window is read, the next
+        ones' requests (up to `max_concurrent_requests`) are already waiting on Pendo."""
+        windows = ({"first_label": window.first_label, "buckets": window.buckets} for window in self.plan_windows(sync_mode).windows())
+        for window_slice, first_page in ordered_map(self._send_first_request, windows, self.config.max_concurrent_requests):
+            self._first_pages[window_slice["first_label"]] = first_page
+            yield window_slice
+
+    def _send_first_request(self, window_slice: Mapping[str, Any]) -> tuple:
+        """(slice, (request, response) or the error), in a worker thread; the error is raised where
+        the window is read, after every earlier window was emitted and checkpointed."""
+        try:
+            return window_slice, super()._fetch_next_page(window_slice)
+        except Exception as error:  # noqa: BLE001 - handed to the reading thread as is
+            return window_slice, error
+
+    def _fetch_next_page(self, stream_slice=None, stream_state=None, next_page_token=None):
+        sent = self._first_pages.pop(stream_slice["first_label"], None) if next_page_token is None else None
+        if sent is None:
+            return super()._fetch_next_page(stream_slice, stream_state, next_page_token)
+        if isinstance(sent, Exception):
+            raise sent
+        return sent
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
@@ -78,15 +100,19 @@ class EventStream(WindowedStream):
     def path(self, **kwargs: Any) -> str:
         return "aggregation"
 
-    def request_body_json(self, **kwargs: Any) -> Optional[Mapping[str, Any]]:
+    def request_body_json(self, stream_slice: Optional[Mapping[str, Any]] = None, next_page_token: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Optional[Mapping[str, Any]]:
+        # Built in worker threads too (first requests sent ahead): the window comes from the slice, and
+        # the position only from the window being read (a next page, or reading on after a break).
+        first_label, buckets = stream_slice["first_label"], stream_slice["buckets"]
+        after = next_page_token["after"] if next_page_token else self._after if self._window and self._window.first_label == first_label else None
         return aggregation.keyset_page(
             self.source_name,
             self.source_params(),
             sort_paths=self.sort_columns,
-            lower_bound=aggregation.after_key(self.sort_columns, self._after) if self._after else None,
+            lower_bound=aggregation.after_key(self.sort_columns, after) if after else None,
             page_size=self.page_size,
             request_id=self.name,
-            window=aggregation.time_series(self.period, anchor(self._window.first_label, self.period), self._window.buckets),
+            window=aggregation.time_series(self.period, anchor(first_label, self.period), buckets),
         )
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
