@@ -11,9 +11,10 @@ Result = TypeVar("Result")
 
 
 def ordered_map(function: Callable[[Item], Result], items: Iterable[Item], workers: int) -> Iterator[Result]:
-    """`map(function, items)` with up to `workers` calls under way at once; results come in the
-    order of `items`, and at most `workers` of them wait in memory."""
-    if workers <= 1:
+    """`map(function, items)` with up to `workers` calls under way at once in worker threads (none:
+    in this thread); results come in the order of `items`, and at most `workers` of them wait in
+    memory."""
+    if workers < 1:
         yield from map(function, items)
         return
     pending: Deque[Future] = deque()

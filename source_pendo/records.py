@@ -117,6 +117,8 @@ class ObjectShaper:
     one dict(zip(...)); only time columns and values that may hold objects are looked at again."""
 
     _MAX_LAYOUTS = 256
+    # Times repeat from row to row (the day or hour of a bucket, a last time equal to the first).
+    _MAX_RECENT_TIMES = 256
 
     def __init__(self, schema: Mapping[str, Any], keep_names_under: Tuple[str, ...] = ()):
         times = time_paths(schema)
@@ -127,6 +129,7 @@ class ObjectShaper:
             name for name, prop in (schema.get("properties") or {}).items() if _holds_scalars(prop)
         )
         self._layouts: Dict[Tuple[str, ...], Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]] = {}
+        self._recent_times: Dict[int, str] = {}
 
     def _layout(self, keys: Tuple[str, ...]) -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
         names = tuple(snake_case(key) for key in keys)
@@ -143,8 +146,18 @@ class ObjectShaper:
         keys = tuple(row)
         names, times, unsettled = self._layouts.get(keys) or self._layout(keys)
         record = dict(zip(names, row.values()))
+        recent = self._recent_times
         for name in times:
-            record[name] = iso_from_ms(record[name])
+            value = record[name]
+            if type(value) is not int:
+                record[name] = iso_from_ms(value)
+                continue
+            text = recent.get(value)
+            if text is None:
+                if len(recent) >= self._MAX_RECENT_TIMES:
+                    recent.clear()
+                text = recent[value] = iso_from_ms(value)
+            record[name] = text
         for name in unsettled:
             value = record[name]
             if type(value) not in _SCALAR_TYPES:

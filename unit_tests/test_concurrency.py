@@ -48,5 +48,12 @@ def test_an_error_surfaces_in_order():
         next(results)
 
 
-def test_one_worker_is_plain_map():
-    assert list(ordered_map(lambda n: n + 1, [1, 2], workers=1)) == [2, 3]
+def test_no_workers_is_plain_map_in_this_thread():
+    caller = threading.get_ident()
+    assert list(ordered_map(lambda n: (n + 1, threading.get_ident()), [1, 2], workers=0)) == [(2, caller), (3, caller)]
+
+
+def test_one_worker_calls_ahead_in_another_thread():
+    caller = threading.get_ident()
+    results = list(ordered_map(lambda n: (n + 1, threading.get_ident()), [1, 2], workers=1))
+    assert [value for value, _ in results] == [2, 3] and all(thread != caller for _, thread in results)

@@ -57,9 +57,10 @@ class EventStream(WindowedStream):
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         """The windows in order, each one's first request sent ahead: while a window is read, the next
-        ones' requests (up to `max_concurrent_requests`) are already waiting on Pendo."""
+        ones' requests are already waiting on Pendo (with the reading window's own, at most
+        `max_concurrent_requests` at once)."""
         windows = ({"first_label": window.first_label, "buckets": window.buckets} for window in self.plan_windows(sync_mode).windows())
-        for window_slice, first_page in ordered_map(self._send_first_request, windows, self.config.max_concurrent_requests):
+        for window_slice, first_page in ordered_map(self._send_first_request, windows, self.config.max_concurrent_requests - 1):
             self._first_pages[window_slice["first_label"]] = first_page
             yield window_slice
 
