@@ -62,6 +62,20 @@ def test_rows_equal_a_full_parse_whatever_the_layout_and_chunking(seed):
         assert list(rows_of(io.BytesIO(data), prefix, chunk_bytes)) == rows
 
 
+@pytest.mark.parametrize("chunk_bytes", [7, 300, 4096, 65536])
+def test_rows_parsed_in_batches_survive_row_boundaries_inside_rows(chunk_bytes):
+    """Rows whose nested objects begin like rows do (`},{"visitorId":` inside a row) and strings
+    that hold the same text; the batch that ends at such a place cannot parse and rows are cut one
+    at a time instead."""
+    rows = [
+        {"visitorId": f"v{i}", "nested": [{"visitorId": j} for j in range(i % 4)], "text": '},{"visitorId": ' * (i % 3), "n": i}
+        for i in range(3000)  # bodies past the first read (64 KB), so that batches end in many places
+    ]
+    data = json.dumps({"startTime": 1, "results": rows}, separators=(",", ":")).encode()
+    assert data.count(b'},{"visitorId":') > len(rows)
+    assert list(rows_of(io.BytesIO(data), RESULT_ROWS, chunk_bytes)) == rows
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_body_cut_anywhere_yields_a_prefix_of_its_rows_then_breaks(seed):
     rng = random.Random(100 + seed)

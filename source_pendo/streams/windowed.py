@@ -47,7 +47,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
             return {}
         if self._state_cache[0] != label:
             self._state_cache = (label, {self.cursor_field: iso_from_ms(label)})
-        return dict(self._state_cache[1])
+        return self._state_cache[1]  # a new dict whenever the label moves; never changed in place
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
