@@ -23,7 +23,7 @@ ENV AIRBYTE_ENTRYPOINT="python /airbyte/integration_code/main.py"
 ENTRYPOINT ["python", "/airbyte/integration_code/main.py"]
 
 LABEL io.airbyte.name=airbyte/source-pendo
-LABEL io.airbyte.version=0.1.0
+LABEL io.airbyte.version=0.2.0
 
 # Numeric, so that a runtime enforcing "run as non-root" (Kubernetes runAsNonRoot)
 # can verify it without reading /etc/passwd; uid 1000 is `airbyte` in both bases.

@@ -364,6 +364,31 @@ def event_stream_section(args: argparse.Namespace, workdir: str) -> Dict[str, An
     return section
 
 
+def memory_section(args: argparse.Namespace, workdir: str) -> Dict[str, Any]:
+    """Section 5: peak RSS of `source-pendo read` when one response holds `rows` rows
+    (bench/big_response.py serves it)."""
+    source_pendo = source_pendo_command()
+    day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=10)
+    day_ms = int(day.timestamp() * 1000)
+    runs = []
+    for rows in args.memory_rows:
+        progress(f"[5] one response of {rows:,} rows ...")
+        server = subprocess.Popen([sys.executable, os.path.join(BENCH, "big_response.py"), "--rows", str(rows), "--day", str(day_ms)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=subprocess_env())
+        try:
+            url = json.loads(server.stdout.readline())["url"]
+            config = {"api_key": "bench-big-response-us", "base_url": url, "start_date": day.strftime("%Y-%m-%d"), "requests_per_second": 1000, **args.config_extra}
+            config_path = write_json(os.path.join(workdir, f"memory_{rows}_config.json"), config)
+            catalog_path = write_json(os.path.join(workdir, "memory_catalog.json"), catalog([EVENT_STREAM]))
+            result = run_reader(f"memory-{rows}", [*source_pendo, "read", "--config", config_path, "--catalog", catalog_path], workdir)
+        finally:
+            server.stdin.close()
+            server.wait(timeout=60)
+        result.pop("sample", None)
+        runs.append({"response_rows": rows, "result": result})
+    return {"runs": runs, "bound_mb": 150}
+
+
 def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return a / b if a and b else None
 
@@ -480,6 +505,14 @@ def report(results: Dict[str, Any]) -> str:
         for error in result["errors"][:3]:
             out.append(f"     error: {error[:300]}")
         out.append("")
+    memory = results.get("memory")
+    if memory:
+        out.append("5. Memory: one page_events response of N rows (bench/big_response.py), read by source-pendo")
+        rows = [[fmt(run["response_rows"]), fmt(run["result"]["records"]), fmt(run["result"]["wall_s"], 2), fmt(run["result"]["records_per_s"]),
+                 fmt(run["result"]["peak_rss_mb"], 1), "yes" if run["result"]["peak_rss_mb"] < memory["bound_mb"] else "NO", str(run["result"]["exit_code"])]
+                for run in memory["runs"]]
+        out.append(table(["response rows", "records", "wall s", "records/s", "peak RSS MB", f"< {memory['bound_mb']} MB", "exit"], rows))
+        out.append("")
     return "\n".join(out)
 
 
@@ -533,7 +566,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=300.0, help="section 4: wait before each aggregation answer")
     parser.add_argument("--per-row-us", type=float, default=10.0, help="section 4: aggregation bodies stream at most one row per this many microseconds")
     parser.add_argument("--rest-latency-ms", type=float, default=100.0, help="section 4: wait before every other answer (REST objects, visitor history)")
-    parser.add_argument("--only", choices=["events", "full", "latency"], action="append", help="run only these sections (repeatable)")
+    parser.add_argument("--memory-rows", type=lambda text: [int(n) for n in text.split(",")], default=None,
+                        help="section 5: rows of the one big response, comma-separated (default 1000000,5000000; --quick 100000,500000)")
+    parser.add_argument("--only", choices=["events", "full", "latency", "memory"], action="append", help="run only these sections (repeatable)")
     parser.add_argument("--keep", help="keep the work files (configs, catalogs, outputs' stderr, simulator logs) in this directory")
     args = parser.parse_args(argv)
     if not isinstance(args.config_extra, dict):
@@ -545,7 +580,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Nothing here is a measurement: lift the connector's request budget so the run is short.
         args.config_extra = {"requests_per_second": 1000, **args.config_extra}
         args.latency_ms, args.per_row_us, args.rest_latency_ms = min(args.latency_ms, 20.0), min(args.per_row_us, 1.0), min(args.rest_latency_ms, 2.0)
-    sections = set(args.only or ["events", "full", "latency"])
+    if args.memory_rows is None:
+        args.memory_rows = {"smoke": [2_000], "quick": [100_000, 500_000], "full": [1_000_000, 5_000_000]}[mode]
+    sections = set(args.only or ["events", "full", "latency", "memory"])
 
     results: Dict[str, Any] = {"mode": mode, "rows_requested": args.rows, "config_extra": args.config_extra, "environment": environment()}
     started = time.perf_counter()
@@ -564,6 +601,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 progress(f"    {name}: {settings or 'connector defaults'}")
                 results[key] = full_sync(args, workdir, key.replace("_", "-"), LATENCY_SIZES[mode], latency, settings)
                 results[key]["title"] = f"4. Latency-bound first sync, {name}"
+        if "memory" in sections:
+            results["memory"] = memory_section(args, workdir)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -575,6 +614,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.png and "event_stream" in results:
         draw(results, args.png)
     failures = [name for name, reader in results.get("event_stream", {}).get("readers", {}).items() if reader["exit_code"] != 0 or not reader["records"]]
+    failures += [f"memory {run['response_rows']}" for run in results.get("memory", {}).get("runs", []) if run["result"]["exit_code"] != 0 or run["result"]["records"] != run["response_rows"]]
     failures += [key for key in ("full_sync", *(run[0] for run in LATENCY_RUNS)) if key in results and (results[key]["result"]["exit_code"] != 0 or not results[key]["result"]["records"])]
     if failures:
         progress(f"failed: {', '.join(failures)}")
