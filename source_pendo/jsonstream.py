@@ -20,7 +20,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 import ijson
 import orjson
@@ -60,13 +60,25 @@ def iter_rows(response: requests.Response, prefix: str) -> Iterator[dict]:
 
     Raises BrokenResponse when the body breaks off, times out, is not JSON, or holds no rows
     because it is not the array it should be (`{"results": [...]}` or `[...]`)."""
+    for batch in iter_row_batches(response, prefix):
+        yield from batch
+
+
+def iter_row_batches(response: requests.Response, prefix: str) -> Iterator[List[dict]]:
+    """iter_rows, in lists: the rows that each read of the body completed (for per-batch work)."""
     raw = response.raw
     raw.decode_content = True
-    return rows_of(raw, prefix)
+    return row_batches_of(raw, prefix)
 
 
 def rows_of(body: Any, prefix: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[dict]:
     """iter_rows over any file-like `body` (reads of `chunk_bytes`)."""
+    for batch in row_batches_of(body, prefix, chunk_bytes):
+        yield from batch
+
+
+def row_batches_of(body: Any, prefix: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[List[dict]]:
+    """iter_row_batches over any file-like `body` (reads of `chunk_bytes`)."""
     rows = 0
     try:
         head = _read_head(body, chunk_bytes)
@@ -75,9 +87,9 @@ def rows_of(body: Any, prefix: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[
             reader = _cut_rows(body, head, start.end(), prefix, chunk_bytes)
         else:
             reader = _incremental_rows(_Replay(head, body), prefix, head)
-        for row in reader:
-            rows += 1
-            yield row
+        for batch in reader:
+            yield batch
+            rows += len(batch)
     except (urllib3.exceptions.ReadTimeoutError, requests.exceptions.Timeout, TimeoutError) as error:
         raise BrokenResponse(f"the response stalled after {rows} rows ({type(error).__name__})", timed_out=True) from error
     except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, http.client.HTTPException, OSError) as error:
@@ -102,7 +114,7 @@ def _read_head(body: Any, chunk_bytes: int) -> bytes:
     return head
 
 
-def _cut_rows(body: Any, buffer: bytes, start: int, prefix: str, chunk_bytes: int) -> Iterator[dict]:
+def _cut_rows(body: Any, buffer: bytes, start: int, prefix: str, chunk_bytes: int) -> Iterator[List[dict]]:
     """The documented shape: rows cut at their ends and parsed one by one (see the module's doc)."""
     while True:
         first = _NEXT_CHARACTER.match(buffer, start)
@@ -124,7 +136,7 @@ def _cut_rows(body: Any, buffer: bytes, start: int, prefix: str, chunk_bytes: in
             if last > start and last != failed_batch_end:
                 rows = _parse_rows(buffer[start : last + 1])
                 if rows is not None:
-                    yield from rows
+                    yield rows
                     start = search = last + 2
                     continue
                 failed_batch_end = last  # a row boundary inside a row (in a string): one row at a time
@@ -152,7 +164,7 @@ def _cut_rows(body: Any, buffer: bytes, start: int, prefix: str, chunk_bytes: in
             # the rest of the body, with its own rules and errors.
             yield from _read_on_incrementally(body, buffer[start:], prefix)
             return
-        yield row
+        yield [row]
         if row_boundary is None:
             opening = piece.lstrip()
             row_boundary = b"}," + opening[: opening.find(b":") + 1]
@@ -171,7 +183,7 @@ def _parse_rows(rows: bytes) -> Optional[list]:
     return parsed if all(type(row) is dict for row in parsed) else None
 
 
-def _read_on_incrementally(body: Any, unread: bytes, prefix: str) -> Iterator[dict]:
+def _read_on_incrementally(body: Any, unread: bytes, prefix: str) -> Iterator[List[dict]]:
     """The rest of the rows by the incremental parser, from a row's start (`unread`) on."""
     return _incremental_rows(_Replay(_OPENING[prefix] + unread, body), prefix, b"")
 
@@ -212,13 +224,13 @@ class _Replay:
         return self._rest.read(size)
 
 
-def _incremental_rows(body: _Replay, prefix: str, head: bytes) -> Iterator[dict]:
+def _incremental_rows(body: _Replay, prefix: str, head: bytes) -> Iterator[List[dict]]:
     rows = 0
     for row in ijson.items(body, prefix, use_float=True):
         if not isinstance(row, dict):
             raise _BodyError(f"has a row that is not an object: {str(row)[:100]}")
         rows += 1
-        yield row
+        yield [row]
     if rows == 0 and not _holds_rows(head, prefix):
         expected = "a JSON array" if prefix == ARRAY_ROWS else "'results'"
         raise _BodyError(f"has no rows and is not {expected}: {head[:200]!r}")

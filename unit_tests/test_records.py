@@ -65,6 +65,22 @@ def test_object_shaper_snake_cases_every_depth_and_converts_schema_times():
     }
 
 
+def test_object_shaper_shapes_many_rows_as_it_shapes_each():
+    schema = {"properties": {"day": DT, "first_time": DT, "properties": {"type": "object"}, "steps": {"type": "array", "items": {"type": "object", "properties": {"last_updated_at": DT}}}}}
+    shaper = ObjectShaper(schema, keep_names_under=("properties",))
+    same_layout = [{"day": 1700000000000 + n, "firstTime": None, "properties": {"userKey": n}, "steps": [{"lastUpdatedAt": n}], "visitorId": f"v{n}"} for n in range(5)]
+    mixed = [*same_layout, {"visitorId": "x", "day": True}, {"day": 0.5, "extraColumn": {"innerName": 1}}]
+    for rows in (same_layout, mixed, []):
+        assert shaper.many([dict(row) for row in rows]) == [ObjectShaper(schema, keep_names_under=("properties",))(row) for row in rows]
+    assert shaper.many(same_layout)[0] == {
+        "day": "2023-11-14T22:13:20.000Z",
+        "first_time": None,
+        "properties": {"userKey": 0},
+        "steps": [{"last_updated_at": "1970-01-01T00:00:00.000Z"}],
+        "visitor_id": "v0",
+    }
+
+
 def test_metadata_shaper_lifts_every_group_keeps_field_names_and_lifts_lastupdated():
     schema = {
         "properties": {

@@ -4,6 +4,7 @@ paged inside a window by keyset over the columns that make a row unique."""
 from __future__ import annotations
 
 from functools import cached_property
+from operator import methodcaller
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import requests
@@ -13,7 +14,7 @@ from airbyte_cdk.sources.streams.call_rate import APIBudget
 from .. import aggregation
 from ..concurrency import ordered_map
 from ..config import PendoConfig
-from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
+from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..windows import Window, anchor
 from .windowed import WindowedStream
@@ -54,6 +55,9 @@ class EventStream(WindowedStream):
     @cached_property
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
         return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns)
+
+    def shape_rows(self, rows: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+        return self.shape.many(rows)
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         """The windows in order, each one's first request sent ahead: while a window is read, the next
@@ -118,16 +122,20 @@ class EventStream(WindowedStream):
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         cursor = self.sort_columns[0]
-        shape = self.shape
+        has_cursor = methodcaller("get", cursor)
         rows = 0
         try:
-            for row in iter_rows(response, RESULT_ROWS):
-                if row.get(cursor) is None:
-                    raise BrokenResponse(f"Pendo sent a {self.name} row without '{cursor}': {str(row)[:200]}")
-                record = shape(row)
-                self._last_row = row
-                rows += 1
-                yield record
+            for batch in iter_row_batches(response, RESULT_ROWS):
+                broken = None
+                if None in map(has_cursor, batch):  # the rows before it stand; the rest is asked again
+                    cut = list(map(has_cursor, batch)).index(None)
+                    batch, broken = batch[:cut], batch[cut]
+                for row, record in zip(batch, self.shape_rows(batch)):
+                    self._last_row = row
+                    rows += 1
+                    yield record
+                if broken is not None:
+                    raise BrokenResponse(f"Pendo sent a {self.name} row without '{cursor}': {str(broken)[:200]}")
         finally:
             # Also when the body breaks off: the rows emitted so far count.
             self._rows_in_page = rows

@@ -10,7 +10,7 @@ last sync plus `lookback_window`, never further back than the 180 days Pendo kee
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from airbyte_cdk.models import FailureType, SyncMode
@@ -41,9 +41,8 @@ class ActiveVisitorDays(Events):
     def window_period(config: PendoConfig) -> str:
         return "day"
 
-    @property
-    def shape(self) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-        return lambda row: row
+    def shape_rows(self, rows: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+        return rows  # read for two columns, not emitted
 
     def visitor_days(self, window: Window) -> List[VisitorDay]:
         """Each active visitor-day of the window once, in the rows' (day, visitor) order."""

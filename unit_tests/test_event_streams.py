@@ -1,0 +1,37 @@
+import pytest
+import requests
+
+from source_pendo.jsonstream import BrokenResponse
+from source_pendo.streams.events import PageEvents
+from source_pendo.windows import Window
+
+from .conftest import API_ROOT
+
+DAY = 1793491200000
+
+
+def row(visitor: str, **columns):
+    return {"day": DAY, "visitorId": visitor, "accountId": "a", "appId": -323232, "remoteIp": "10.0.0.1", "server": "s", "userAgent": "u", "pageId": "p",
+            "numEvents": 1, "firstTime": DAY + 5, **columns}
+
+
+def test_a_row_without_its_cursor_breaks_the_response_after_the_rows_before_it(requests_mock, make_config):
+    stream = PageEvents(make_config())
+    stream._window = Window("day", DAY, 1)
+    requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1"), row("v2"), row("v3", day=None), row("v4")]})
+    emitted = []
+    with pytest.raises(BrokenResponse, match="without 'day'"):
+        for record in stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)):
+            emitted.append(record["visitor_id"])
+    assert emitted == ["v1", "v2"]
+    assert stream._after == [DAY, "v2", "a", -323232, "10.0.0.1", "s", "u", "p"]
+    assert stream.rows_in_window == 2
+
+
+def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, make_config):
+    stream = PageEvents(make_config())
+    stream._window = Window("day", DAY, 1)
+    requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1", parameters={"utm_Source": "x"})]})
+    [record] = list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)))
+    assert record == {"day": "2026-11-01T00:00:00.000Z", "visitor_id": "v1", "account_id": "a", "app_id": -323232, "remote_ip": "10.0.0.1", "server": "s",
+                      "user_agent": "u", "page_id": "p", "num_events": 1, "first_time": "2026-11-01T00:00:00.005Z", "parameters": {"utm_Source": "x"}}
