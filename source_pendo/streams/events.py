@@ -122,13 +122,13 @@ class EventStream(WindowedStream):
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         cursor = self.sort_columns[0]
-        has_cursor = methodcaller("get", cursor)
+        cursor_of = methodcaller("get", cursor)
         rows = 0
         try:
             for batch in iter_row_batches(response, RESULT_ROWS):
                 broken = None
-                if None in map(has_cursor, batch):  # the rows before it stand; the rest is asked again
-                    cut = list(map(has_cursor, batch)).index(None)
+                if None in map(cursor_of, batch):  # the rows before it stand; the rest is asked again
+                    cut = list(map(cursor_of, batch)).index(None)
                     batch, broken = batch[:cut], batch[cut]
                 for row, record in zip(batch, self.shape_rows(batch)):
                     self._last_row = row
