@@ -30,7 +30,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from integration_tests.pendo_simulator import PendoSimulator  # noqa: E402
+from integration_tests.pendo_simulator.options import add_simulator_options, simulator_from  # noqa: E402
 from integration_tests.pendo_simulator.pipeline import source_name_of  # noqa: E402
 from integration_tests.pendo_simulator.server import JsonStream, PendoRequestHandler, Reply, encode_json  # noqa: E402
 
@@ -187,14 +187,7 @@ def _kind_of(path: str) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    simulator = PendoSimulator(
-        seed=args.seed,
-        accounts=args.accounts,
-        visitors=args.visitors,
-        objects_per_app=args.objects_per_app,
-        hits_per_day=args.hits_per_day,
-        port=args.port,
-    )
+    simulator = simulator_from(args)
     started = time.perf_counter()
     simulator.events.hits  # generate the event log now, not inside the first measured request
     ready: dict[str, Any] = {"generate_seconds": round(time.perf_counter() - started, 3)}
@@ -223,12 +216,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--accounts", type=int, default=120)
-    parser.add_argument("--visitors", type=int, default=200)
-    parser.add_argument("--objects-per-app", type=int, default=12)
-    parser.add_argument("--hits-per-day", type=int, default=100)
+    add_simulator_options(parser, port=0)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="wait before the first byte of every aggregation answer")
     parser.add_argument("--per-row-us", type=float, default=0.0, help="pace aggregation bodies at this many microseconds per row")
     parser.add_argument("--rest-latency-ms", type=float, default=0.0, help="wait before the first byte of every other answer")

@@ -11,6 +11,7 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 
 from integration_tests.pendo_simulator import PendoSimulator
+from integration_tests.simulator_client import PendoClient
 from source_pendo.source import SourcePendo
 
 ENTITY_STREAMS = ["accounts", "visitors", "pages", "features", "guides", "track_types"]
@@ -31,6 +32,17 @@ def sim():
     """One simulator for a module of tests of the simulator itself (default seed and sizes)."""
     with PendoSimulator() as simulator:
         yield simulator
+
+
+@pytest.fixture
+def api(sim):
+    """A client of the module's simulator, with its faults and request log cleared around the test."""
+    sim.faults.clear()
+    sim.clear_requests()
+    client = PendoClient(sim)
+    yield client
+    client.session.close()
+    sim.faults.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,51 +21,10 @@ from integration_tests.pendo_simulator.dataset import (
     Dataset,
 )
 from integration_tests.pendo_simulator.expressions import ExpressionError, compile_expression
+from integration_tests.simulator_client import EXPAND_ALL, KEY_HEADER, OTHER_APP_ID, REPO_ROOT, PendoClient
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-KEY_HEADER = "x-pendo-integration-key"
-EXPAND_ALL = 'expandAppIds("*")'
-OTHER_APP_ID = 5668600916475904
 REST_KINDS = {"page": "pages", "feature": "features", "guide": "guides", "report": "reports", "tracktype": "track_types", "segment": "segments"}
 KIND_RANK = {type(None): 0, bool: 1, int: 2, float: 2, str: 3}
-
-
-class PendoClient:
-    def __init__(self, sim: PendoSimulator, key: str | None = None):
-        self.sim = sim
-        self.session = requests.Session()
-        self.session.headers[KEY_HEADER] = key or sim.api_key
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", 5)
-        return self.session.get(self.sim.url + path, **kwargs)
-
-    def aggregate(self, pipeline, *, ascii_only: bool = True, **kwargs) -> requests.Response:
-        body = {"response": {"mimeType": "application/json"}, "request": {"requestId": "simulator-test", "pipeline": pipeline}}
-        return self.post(json.dumps(body, ensure_ascii=ascii_only).encode(), **kwargs)
-
-    def post(self, data: bytes | str, content_type: str = "application/json", **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", 5)
-        return self.session.post(self.sim.url + "aggregation", data=data, headers={"Content-Type": content_type}, **kwargs)
-
-    def results(self, pipeline, **kwargs) -> list:
-        response = self.aggregate(pipeline, **kwargs)
-        assert response.status_code == 200, response.text
-        return response.json()["results"]
-
-    def error(self, pipeline) -> tuple[int, str]:
-        response = self.aggregate(pipeline)
-        return response.status_code, response.json()["message"]
-
-
-@pytest.fixture
-def api(sim):
-    sim.faults.clear()
-    sim.clear_requests()
-    client = PendoClient(sim)
-    yield client
-    client.session.close()
-    sim.faults.clear()
 
 
 def source(name, params=None):

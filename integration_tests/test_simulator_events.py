@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections import defaultdict
 from datetime import date, datetime, timezone
-from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -23,11 +22,8 @@ from integration_tests.pendo_simulator import PendoSimulator
 from integration_tests.pendo_simulator.dataset import ANONYMOUS_PREFIX, CLOCK_START_MS, DEFAULT_APP_ID, VISITOR_SPECIAL_IDS, Dataset
 from integration_tests.pendo_simulator.events import EventLog
 from integration_tests.pendo_simulator.pipeline import AggregationError
+from integration_tests.simulator_client import EXPAND_ALL, KEY_HEADER, OTHER_APP_ID, REPO_ROOT, PendoClient
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-KEY_HEADER = "x-pendo-integration-key"
-EXPAND_ALL = 'expandAppIds("*")'
-OTHER_APP_ID = 5668600916475904
 HOUR = 3_600_000
 DAY = 86_400_000
 NEW_YORK = ZoneInfo("America/New_York")
@@ -88,44 +84,10 @@ def canonical(rows: list[dict]) -> list[str]:
     return sorted(json.dumps(row, sort_keys=True, ensure_ascii=False) for row in rows)
 
 
-class Client:
-    def __init__(self, sim: PendoSimulator):
-        self.sim = sim
-        self.session = requests.Session()
-        self.session.headers[KEY_HEADER] = sim.api_key
-
-    def aggregate(self, pipeline, **kwargs) -> requests.Response:
-        body = {"response": {"mimeType": "application/json"}, "request": {"requestId": "events-test", "pipeline": pipeline}}
-        kwargs.setdefault("timeout", 10)
-        return self.session.post(self.sim.url + "aggregation", data=json.dumps(body), headers={"Content-Type": "application/json"}, **kwargs)
-
-    def results(self, pipeline) -> list:
-        response = self.aggregate(pipeline)
-        assert response.status_code == 200, response.text
-        return response.json()["results"]
-
-    def error(self, pipeline) -> tuple[int, str]:
-        response = self.aggregate(pipeline)
-        return response.status_code, response.json()["message"]
-
-    def history(self, visitor_id: str, **params) -> requests.Response:
-        return self.session.get(f"{self.sim.url}visitor/{quote(visitor_id, safe='')}/history", params=params, timeout=10)
-
-
 def ts_source(name, params=None, period="dayRange", first="now()", **window) -> dict:
     if not window:
         window = {"count": -45}
     return {"source": {name: params, "timeSeries": {"period": period, "first": first, **window}}}
-
-
-@pytest.fixture
-def api(sim):
-    sim.faults.clear()
-    sim.clear_requests()
-    client = Client(sim)
-    yield client
-    client.session.close()
-    sim.faults.clear()
 
 
 @pytest.fixture
@@ -232,7 +194,7 @@ def test_now_and_empty_windows(api, sim):
 
 
 def test_day_buckets_at_local_midnight_across_dst(small_sim):
-    sim, api = small_sim, Client(small_sim)
+    sim, api = small_sim, PendoClient(small_sim)
     sim.advance(3 * DAY)  # the days after the DST change have arrived
     first = utc(2026, 10, 30, 12)
     rows = api.results([ts_source("events", {"appId": EXPAND_ALL}, "dayRange", first, count=5)])
@@ -256,7 +218,7 @@ def test_day_buckets_in_another_time_zone():
     london = ZoneInfo("Europe/London")  # BST ends 2026-10-25, inside the default 40 days
     with PendoSimulator(seed=5, accounts=20, visitors=30, objects_per_app=3, timezone="Europe/London") as sim:
         assert sim.timezone == "Europe/London"
-        rows = Client(sim).results([ts_source("events", {"appId": EXPAND_ALL}, count=-40)])
+        rows = PendoClient(sim).results([ts_source("events", {"appId": EXPAND_ALL}, count=-40)])
         days = {row["day"] for row in rows}
         assert all(datetime.fromtimestamp(day // 1000, london).time().isoformat() == "00:00:00" for day in days)
         assert {datetime.fromtimestamp(day // 1000, timezone.utc).hour for day in days} == {23, 0}
@@ -478,7 +440,7 @@ def test_operators_on_event_rows(api, sim):
 
 
 def test_late_hits_change_old_buckets(small_sim):
-    sim, api = small_sim, Client(small_sim)
+    sim, api = small_sim, PendoClient(small_sim)
     late = min((hit for hit in sim.events.hits if hit.ts < sim.clock_ms - 2 * DAY < sim.clock_ms < hit.arrives_at), key=lambda hit: hit.arrives_at)
     day = sim.bucket_start(late.ts, "dayRange")
     stage = ts_source("events", {"appId": EXPAND_ALL}, "dayRange", late.ts, count=1)
@@ -502,7 +464,7 @@ def test_late_hits_change_old_buckets(small_sim):
 
 def test_late_guide_events_appear_after_advance():
     with PendoSimulator(seed=5, accounts=20, visitors=30, objects_per_app=3, hits_per_day=400) as sim:
-        _check_late_guide_events(sim, Client(sim))
+        _check_late_guide_events(sim, PendoClient(sim))
 
 
 def _check_late_guide_events(sim, api):
@@ -576,7 +538,7 @@ def test_history_errors(api, sim):
 
 
 def test_history_shows_arrived_hits_and_keeps_180_days(small_sim):
-    sim, api = small_sim, Client(small_sim)
+    sim, api = small_sim, PendoClient(small_sim)
     late = next(
         hit for hit in sim.events.hits
         if hit.ts < sim.clock_ms < hit.arrives_at and not any(other is not hit and other.visitor_id == hit.visitor_id and abs(other.ts - hit.ts) < 600_000 for other in sim.events.hits)

@@ -60,15 +60,18 @@ def iter_rows(response: requests.Response, prefix: str) -> Iterator[dict]:
 
     Raises BrokenResponse when the body breaks off, times out, is not JSON, or holds no rows
     because it is not the array it should be (`{"results": [...]}` or `[...]`)."""
-    for batch in iter_row_batches(response, prefix):
-        yield from batch
+    return rows_of(_body_of(response), prefix)
 
 
 def iter_row_batches(response: requests.Response, prefix: str) -> Iterator[List[dict]]:
     """iter_rows, in lists: the rows that each read of the body completed (for per-batch work)."""
+    return row_batches_of(_body_of(response), prefix)
+
+
+def _body_of(response: requests.Response) -> Any:
     raw = response.raw
     raw.decode_content = True
-    return row_batches_of(raw, prefix)
+    return raw
 
 
 def rows_of(body: Any, prefix: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[dict]:
