@@ -138,10 +138,14 @@ def test_a_sync_interrupted_mid_window_resumes_from_its_last_state(clock, config
 def test_each_window_is_one_query_for_all_objects_and_is_logged(clock, config):
     cfg = event_config(config, clock, days=10, page_size=100_000)
     output = run_read(cfg, ["feature_events"])
-    queries = [r["body"]["request"]["pipeline"][0]["source"] for r in clock.requests if r["path"].endswith("aggregation")]
+    aggregations = [r["body"]["request"] for r in clock.requests if r["path"].endswith("aggregation")]
+    probes = [a for a in aggregations if a["requestId"].endswith(":probe")]
+    queries = [a["pipeline"][0]["source"] for a in aggregations if a not in probes]
+    assert len(probes) == 1 and probes[0]["pipeline"][-1] == {"limit": 1}
     assert queries and all(q["featureEvents"] == {"appId": ALL_APPS} for q in queries)
     windows = [log.log.message for log in output.logs if log.log.message.startswith("Stream 'feature_events': window ")]
     assert len(windows) == len(queries) and windows[-1].endswith("0 windows left.")
+    assert any("one query per window for every feature" in log.log.message for log in output.logs)
 
 
 def first_sync_requests(objects_per_app, monkeypatch):
@@ -164,13 +168,13 @@ def test_a_first_syncs_request_count_stays_flat_as_features_grow(monkeypatch):
 
 def test_windows_first_requests_go_out_ahead_and_the_output_is_unchanged(clock, config):
     cfg = event_config(config, clock, page_size=150)
-    sequential = run_read({**cfg, "max_concurrent_requests": 1}, ["feature_events"])
+    sequential = run_read({**cfg, "max_concurrent_requests": 1}, ["page_events"])
     gate = clock.hold_together("/aggregation", parties=3, timeout=5)
-    concurrent = run_read({**cfg, "max_concurrent_requests": 4}, ["feature_events"])
+    concurrent = run_read({**cfg, "max_concurrent_requests": 4}, ["page_events"])
     assert gate.opened, "three window requests were never under way at once"
-    assert records_of(concurrent, "feature_events") == records_of(sequential, "feature_events")
-    cursors = [state.stream.stream_state.day for state in states_of(concurrent, "feature_events")]
-    assert cursors == sorted(cursors) and cursors[-1] == states_of(sequential, "feature_events")[-1].stream.stream_state.day
+    assert records_of(concurrent, "page_events") == records_of(sequential, "page_events")
+    cursors = [state.stream.stream_state.day for state in states_of(concurrent, "page_events")]
+    assert cursors == sorted(cursors) and cursors[-1] == states_of(sequential, "page_events")[-1].stream.stream_state.day
 
 
 def test_a_window_ahead_that_fails_costs_no_earlier_window_its_records_or_state(clock, config):

@@ -95,8 +95,8 @@ def test_a_stream_that_keeps_failing_stops_at_its_last_checkpoint_and_others_sti
     simulator.faults.add("status", source="features", times=None, status=503)
     output = read(SourcePendo(), config, catalog(["features", "pages"], SyncMode.incremental), state=[checkpoint])
     [error] = [e.trace.error for e in output.errors if e.trace.error.message.startswith("Stream 'features'")]
-    assert "Stream 'features' stopped after {'last_updated_at': " in error.message
-    assert checkpoint.stream.stream_state.last_updated_at in error.message
+    assert "Stream 'features' stopped reading every object, after id " in error.message
+    assert checkpoint.stream.stream_state.read_all_after in error.message
     assert error.failure_type.value == "transient_error"
     assert states_of(output, "features") == [] or states_of(output, "features")[-1].stream.stream_state == checkpoint.stream.stream_state
     assert records_of(output, "features") == []

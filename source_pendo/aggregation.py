@@ -1,9 +1,9 @@
-"""The one builder of Pendo aggregation request bodies, and of the keyset filters that page them."""
+"""The one builder of Pendo aggregation request bodies, and of the filters that page them."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 REQUEST_ID_PREFIX = "source-pendo"
 
@@ -17,26 +17,10 @@ def literal(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def at_least(path: str, value: Any) -> str:
-    return f"{path} >= {literal(value)}"
-
-
-def after_key(paths: Sequence[str], values: Sequence[Any]) -> str:
-    """Rows strictly after `values` in the ascending order of `paths`.
-
-    For (a, b) that is `a > A || (a == A && b > B)`: with `paths` a total order, paging by it
-    never repeats or skips a row, however many rows tie on the first fields.
-    """
-    clauses = []
-    for index, path in enumerate(paths):
-        equal_prefix = [f"{p} == {literal(v)}" for p, v in zip(paths[:index], values[:index])]
-        clauses.append(" && ".join(equal_prefix + [greater(path, values[index])]))
-    return " || ".join(f"({clause})" if " && " in clause else clause for clause in clauses)
-
-
-def greater(path: str, value: Any) -> str:
-    """`path` sorts after `value`. Null sorts first, and `x > null` is false in Pendo's filters."""
-    return f"{path} != null" if value is None else f"{path} > {literal(value)}"
+def compare(path: str, comparison: Tuple[str, Any]) -> str:
+    """`path > value` or `path == value`: the only filter forms paging needs (see pager.py)."""
+    operator, value = comparison
+    return f"{path} {operator} {literal(value)}"
 
 
 def time_series(period: str, first_ms: int, count: int) -> dict:
@@ -68,18 +52,16 @@ def keyset_page(
     source: str,
     source_params,
     *,
+    group_path: str,
+    comparison: Optional[Tuple[str, Any]],
     sort_paths: Sequence[str],
-    lower_bound: Optional[str],
-    page_size: int,
+    limit: Optional[int],
     request_id: str,
     window: Optional[Mapping[str, Any]] = None,
 ) -> dict:
-    """One page of rows in `sort_paths` order, past `lower_bound` (a filter expression) if any."""
-    stages = [{"filter": lower_bound}] if lower_bound else []
-    return pipeline_body(
-        source,
-        source_params,
-        [*stages, {"sort": list(sort_paths)}, {"limit": page_size}],
-        request_id=request_id,
-        window=window,
-    )
+    """Rows in `sort_paths` order whose `group_path` passes `comparison` (all if None), `limit` at most."""
+    stages: list = [{"filter": compare(group_path, comparison)}] if comparison else []
+    stages.append({"sort": list(sort_paths)})
+    if limit is not None:
+        stages.append({"limit": limit})
+    return pipeline_body(source, source_params, stages, request_id=request_id, window=window)

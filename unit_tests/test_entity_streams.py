@@ -27,52 +27,74 @@ def filters(requests_mock):
     return [json.loads(r.text)["request"]["pipeline"][1]["filter"] for r in requests_mock.request_history]
 
 
-def test_pages_are_read_by_keyset_until_a_short_page(requests_mock, make_config):
+def pipeline(request):
+    return json.loads(request.text)["request"]["pipeline"]
+
+
+def test_a_first_sync_reads_every_object_by_id_whatever_start_date_says(requests_mock, make_config):
     requests_mock.post(
         API_ROOT + "aggregation",
         [
-            {"json": page_rows((START_MS + 5, "a"), (START_MS + 5, "b"))},
-            {"json": page_rows((START_MS + 5, "c"), (START_MS + 9, "a"))},
-            {"json": page_rows((START_MS + 9, "b"))},
+            {"json": page_rows((5, "a"), (START_MS + 5, "b"))},
+            {"json": page_rows((None, "c"), (START_MS + 9, "d"))},
+            {"json": page_rows((START_MS + 2, "e"))},
         ],
     )
     stream = Pages(make_config(page_size=2))
-    records = read(stream)
-    assert [(r["id"], r["last_updated_at"]) for r in records] == [
-        ("a", "2025-01-01T00:00:00.005Z"),
-        ("b", "2025-01-01T00:00:00.005Z"),
-        ("c", "2025-01-01T00:00:00.005Z"),
-        ("a", "2025-01-01T00:00:00.009Z"),
-        ("b", "2025-01-01T00:00:00.009Z"),
+    assert [r["id"] for r in read(stream)] == ["a", "b", "c", "d", "e"]
+    assert [pipeline(r)[1:] for r in requests_mock.request_history] == [
+        [{"sort": ["id"]}, {"limit": 2}],
+        [{"filter": 'id > "b"'}, {"sort": ["id"]}, {"limit": 2}],
+        [{"filter": 'id > "d"'}, {"sort": ["id"]}, {"limit": 2}],
     ]
-    assert filters(requests_mock) == [
-        f"lastUpdatedAt >= {START_MS}",
-        f'lastUpdatedAt > {START_MS + 5} || (lastUpdatedAt == {START_MS + 5} && id > "b")',
-        f'lastUpdatedAt > {START_MS + 9} || (lastUpdatedAt == {START_MS + 9} && id > "a")',
-    ]
-    body = json.loads(requests_mock.request_history[0].text)
-    assert body["request"]["pipeline"][0] == {"source": {"pages": {"appId": 'expandAppIds("*")'}}}
-    assert body["request"]["pipeline"][2:] == [{"sort": ["lastUpdatedAt", "id"]}, {"limit": 2}]
-    assert stream.state == {"last_updated_at": "2025-01-01T00:00:00.009Z", "id": "b"}
+    assert pipeline(requests_mock.request_history[0])[0] == {"source": {"pages": {"appId": 'expandAppIds("*")'}}}
+    # Later syncs read what changed since the newest change seen (no later than when the read began).
+    assert stream.state == {"last_updated_at": "2025-01-01T00:00:00.009Z"}
 
 
-def test_incremental_read_starts_strictly_after_the_saved_position(requests_mock, make_config):
+def test_a_full_read_that_stops_resumes_after_the_last_object_emitted(requests_mock, make_config):
+    requests_mock.post(API_ROOT + "aggregation", json=page_rows((START_MS + 3, "k")))
+    stream = Pages(make_config())
+    read(stream, state={"last_updated_at": "2025-01-01T00:00:00.001Z", "read_all_after": "j"})
+    assert pipeline(requests_mock.request_history[0])[1] == {"filter": 'id > "j"'}
+    assert stream.state == {"last_updated_at": "2025-01-01T00:00:00.001Z"}
+
+
+def test_changes_are_read_after_the_saved_time_and_tied_rows_never_split_over_pages(requests_mock, make_config):
+    requests_mock.post(
+        API_ROOT + "aggregation",
+        [
+            {"json": page_rows((START_MS + 10, "a"), (START_MS + 12, "b"), (START_MS + 12, "c"))},
+            {"json": page_rows((START_MS + 12, "b"), (START_MS + 12, "c"), (START_MS + 12, "d"))},
+            {"json": page_rows((START_MS + 12, "b"), (START_MS + 12, "c"), (START_MS + 12, "d"), (START_MS + 12, "e"))},
+            {"json": page_rows((START_MS + 13, "f"))},
+        ],
+    )
+    stream = Pages(make_config(page_size=3))
+    records = read(stream, state={"last_updated_at": "2025-01-01T00:00:00.009Z"})
+    assert [r["id"] for r in records] == ["a", "b", "c", "d", "e", "f"]
+    assert [pipeline(r)[1:] for r in requests_mock.request_history] == [
+        [{"filter": f"lastUpdatedAt > {START_MS + 9}"}, {"sort": ["lastUpdatedAt"]}, {"limit": 3}],
+        # The page ended inside the rows of START_MS + 12: they are held back and asked for again,
+        [{"filter": f"lastUpdatedAt > {START_MS + 10}"}, {"sort": ["lastUpdatedAt"]}, {"limit": 3}],
+        # and once they fill a page by themselves, asked for alone and whole.
+        [{"filter": f"lastUpdatedAt == {START_MS + 12}"}, {"sort": ["lastUpdatedAt", "id"]}],
+        [{"filter": f"lastUpdatedAt > {START_MS + 12}"}, {"sort": ["lastUpdatedAt"]}, {"limit": 3}],
+    ]
+    assert stream.state == {"last_updated_at": "2025-01-01T00:00:00.013Z"}
+
+
+def test_a_state_of_version_0_2_reads_its_last_time_again(requests_mock, make_config):
     requests_mock.post(API_ROOT + "aggregation", json=page_rows())
     read(Pages(make_config()), state={"last_updated_at": "2025-01-01T00:00:00.009Z", "id": 'q"x'})
-    assert filters(requests_mock) == [f'lastUpdatedAt > {START_MS + 9} || (lastUpdatedAt == {START_MS + 9} && id > "q\\"x")']
-
-
-def test_a_state_without_key_resumes_inclusively(requests_mock, make_config):
-    requests_mock.post(API_ROOT + "aggregation", json=page_rows())
-    read(Pages(make_config()), state={"last_updated_at": "2025-01-01T00:00:00.009Z"})
-    assert filters(requests_mock) == [f"lastUpdatedAt >= {START_MS + 9}"]
+    assert pipeline(requests_mock.request_history[0])[1] == {"filter": f"lastUpdatedAt > {START_MS + 8}"}
 
 
 def test_full_refresh_ignores_saved_state(requests_mock, make_config):
     requests_mock.post(API_ROOT + "aggregation", json=page_rows((START_MS + 1, "z")))
     stream = Pages(make_config())
-    assert [r["id"] for r in read(stream, SyncMode.full_refresh, {"last_updated_at": "2025-06-01T00:00:00.000Z", "id": "k"})] == ["z"]
-    assert filters(requests_mock) == [f"lastUpdatedAt >= {START_MS}"]
+    assert [r["id"] for r in read(stream, SyncMode.full_refresh, {"last_updated_at": "2025-06-01T00:00:00.000Z"})] == ["z"]
+    assert [pipeline(r)[1:] for r in requests_mock.request_history] == [[{"sort": ["id"]}, {"limit": 50000}]]
 
 
 def test_state_from_another_version_is_a_config_error(make_config):
@@ -85,7 +107,7 @@ def test_state_from_another_version_is_a_config_error(make_config):
 @pytest.mark.parametrize(
     "body",
     [
-        {"json": {"results": [{"lastUpdatedAt": START_MS}]}},
+        {"json": {"results": [{"lastUpdatedAt": START_MS, "appId": 1}]}},
         {"json": {"startTime": 1}},
         {"text": "<html>proxy error</html>"},
     ],
@@ -98,7 +120,7 @@ def test_malformed_answers_are_asked_again_then_fail_clearly_without_emitting(re
         records.extend(read(Pages(make_config())))
     assert records == []
     assert raised.value.failure_type == FailureType.transient_error
-    assert "Stream 'pages' stopped at the start" in raised.value.message
+    assert "Stream 'pages' stopped reading every object, at the start" in raised.value.message
     assert requests_mock.call_count == 7 and len(slept) == 6
 
 
@@ -133,5 +155,5 @@ def test_accounts_schema_types_custom_fields_and_shapes_records(requests_mock, m
     [record] = read(stream)
     assert record["metadata_custom"] == {"renewal": "2025-01-01T00:00:00.000Z", "seats": 3}
     assert record["lastupdated"] == "2025-01-01T00:00:00.000Z"
-    assert stream.state == {"lastupdated": "2025-01-01T00:00:00.000Z", "account_id": "acme"}
+    assert stream.state == {"lastupdated": "2025-01-01T00:00:00.000Z"}
     assert json.loads(requests_mock.request_history[-1].text)["request"]["pipeline"][0] == {"source": {"accounts": None}}

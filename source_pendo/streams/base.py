@@ -11,8 +11,9 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import APIBudget
-from airbyte_cdk.sources.streams.http import HttpStream
+from airbyte_cdk.sources.streams.http import HttpClient, HttpStream
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -54,6 +55,21 @@ class PendoStream(HttpStream, ABC):
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
+
+    def client(self, hand_back_status: Optional[int] = None) -> HttpClient:
+        """A client as this stream's own (auth, budget, errors, backoff) for requests outside its pages;
+        an answer with `hand_back_status` is returned to the caller instead of failing."""
+        error_handler = self.get_error_handler()
+        if hand_back_status is not None:
+            error_handler = HandBack(error_handler, hand_back_status)
+        return HttpClient(
+            name=self.name,
+            logger=self.logger,
+            error_handler=error_handler,
+            api_budget=self.budget,
+            authenticator=PendoKeyAuth(self.config.api_key),
+            backoff_strategy=self.get_backoff_strategy(),
+        )
 
     @cached_property
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
@@ -121,6 +137,27 @@ class PendoStream(HttpStream, ABC):
             failure_type=error.failure_type,
             exception=error,
         )
+
+
+class HandBack(ErrorHandler):
+    """Another error handler, except that answers of one status are the caller's to read."""
+
+    def __init__(self, inner: ErrorHandler, status: int):
+        self._inner = inner
+        self._status = status
+
+    @property
+    def max_retries(self) -> Optional[int]:
+        return self._inner.max_retries
+
+    @property
+    def max_time(self) -> Optional[int]:
+        return self._inner.max_time
+
+    def interpret_response(self, response_or_exception=None) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == self._status:
+            return ErrorResolution(response_action=ResponseAction.IGNORE, error_message=f"Pendo answered HTTP {self._status}; reading its answer.")
+        return self._inner.interpret_response(response_or_exception)
 
 
 def _reason(error: Exception) -> str:

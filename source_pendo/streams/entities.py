@@ -1,9 +1,10 @@
 """Accounts, visitors and Pendo's product objects, read from the aggregation endpoint.
 
-Rows are read in (last-updated time, id) order and paged by keyset: each page asks for the rows
-strictly after the last one emitted. The same position is the stream's state, so a sync that stops
-anywhere resumes exactly after the last record it emitted, and the next incremental sync reads
-only rows updated since.
+The first sync (and every full refresh) reads every object, in id order, whatever start_date says:
+event tables refer to pages and features of any age, and objects without a last-updated time
+(visitors Pendo does not process, for one) must arrive too. Later syncs read the objects changed
+since, in last-updated order. Both are paged by pager.py, and the position is the stream's state, so
+a sync that stops anywhere resumes after the last record it emitted.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
 from airbyte_cdk.sources.streams.call_rate import APIBudget
 
-from .. import aggregation
+from .. import aggregation, windows
 from ..config import PendoConfig
-from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
+from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
 from ..metadata_schema import with_catalogue
+from ..pager import START, Page, Position, after
 from ..records import MetadataEntityShaper, iso_from_ms, ms_from_iso
 from .base import PendoStream
 from .rest import MetadataAccounts, MetadataCatalogueStream, MetadataVisitors
 
-Position = Tuple[int, Any]  # (last-updated epoch ms, id) of the last row emitted
+# The state key of the last object read by a full read still under way.
+READ_ALL_AFTER = "read_all_after"
 
 
 def value_at(row: Mapping[str, Any], path: Tuple[str, ...]) -> Any:
@@ -45,8 +48,14 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
     shrinks_pages_on_timeout = True
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        self._position: Optional[Position] = None
-        self._rows_in_page = 0
+        # A full read (by id), or a read of the changes (by last-updated time) since `_since_ms`. During
+        # a full read, `_since_ms` is when it began; the changes to read after it are those since then
+        # or since the newest change it saw, whichever is earlier.
+        self._reading_all = True
+        self._since_ms: Optional[int] = None
+        self._newest_seen_ms: Optional[int] = None
+        self._position: Position = START
+        self._more_pages = True
         self._pages_read = 0
         self._rows_read = 0
         super().__init__(config, budget)
@@ -56,32 +65,42 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
         return self.page_size
 
     def position(self) -> str:
-        if self._position is None:
-            return f"at the start ({self.cursor_field} from {iso_from_ms(self.config.start_ms)})"
-        return f"after {self.state}"
+        if self._reading_all:
+            where = f"after {self.key_path} {self._position.after!r}" if self._position.started else "at the start"
+            return f"reading every object, {where}"
+        return f"reading changes, after {self.state}"
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        if self._position is None:
-            return {}
-        cursor_ms, key = self._position
-        state = {self.cursor_field: iso_from_ms(cursor_ms)}
-        if key is not None:
-            state[self.primary_key] = key
-        return state
+        if self._reading_all:
+            if not self._position.started:
+                return {}
+            return {self.cursor_field: iso_from_ms(self.changes_after_full_read()), READ_ALL_AFTER: self._position.after}
+        since = self._position.after if self._position.started else self._since_ms
+        return {self.cursor_field: iso_from_ms(since)}
+
+    def changes_after_full_read(self) -> int:
+        if self._newest_seen_ms is None:
+            return self._since_ms
+        return min(self._since_ms, self._newest_seen_ms)
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
-        self._position = self.position_from_state(value or {})
-
-    def position_from_state(self, value: Mapping[str, Any]) -> Optional[Position]:
+        value = value or {}
+        self._position, self._newest_seen_ms = START, None
         if not value:
-            return None
-        cursor = value.get(self.cursor_field)
+            self._reading_all, self._since_ms = True, None
+            return
         try:
-            return ms_from_iso(cursor), value.get(self.primary_key)
-        except (TypeError, ValueError, AttributeError):
+            since = ms_from_iso(value[self.cursor_field])
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise self.unreadable_state(value, self.cursor_field)
+        if READ_ALL_AFTER in value:
+            self._reading_all, self._since_ms = True, since
+            self._position = after(value[READ_ALL_AFTER])
+        else:
+            # A state of source-pendo 0.2 also named the last id read at that time: read it again.
+            self._reading_all, self._since_ms = False, since - 1 if self.primary_key in value else since
 
     def source_params(self) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}
@@ -92,48 +111,66 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         if sync_mode == SyncMode.full_refresh:
             # A full refresh reads everything again, whatever an earlier incremental sync left.
-            self._position = None
+            self.state = {}
+        if self._reading_all and self._since_ms is None:
+            self._since_ms = windows.now_ms()
         return [None]
 
-    def lower_bound(self) -> str:
-        if self._position is None:
-            return aggregation.at_least(self.cursor_path, self.config.start_ms)
-        cursor_ms, key = self._position
-        if key is None:
-            return aggregation.at_least(self.cursor_path, cursor_ms)
-        return aggregation.after_key([self.cursor_path, self.key_path], [cursor_ms, key])
+    @property
+    def group_path(self) -> str:
+        return self.key_path if self._reading_all else self.cursor_path
 
     def request_body_json(self, **kwargs: Any) -> Optional[Mapping[str, Any]]:
+        position = self._position
+        if not self._reading_all and not position.started:
+            position = after(self._since_ms)
+        comparison, limited = position.query()
         return aggregation.keyset_page(
             self.source_name,
             self.source_params(),
-            sort_paths=[self.cursor_path, self.key_path],
-            lower_bound=self.lower_bound(),
-            page_size=self.page_size,
+            group_path=self.group_path,
+            comparison=comparison,
+            sort_paths=[self.group_path] if limited else [self.group_path, self.key_path],
+            limit=self.page_size if limited else None,
             request_id=self.name,
         )
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        position = self._position
+        if not self._reading_all and not position.started:
+            position = after(self._since_ms)
         cursor_path = tuple(self.cursor_path.split("."))
-        shape = self.shape
-        self._rows_in_page = 0
-        for row in iter_rows(response, RESULT_ROWS):
-            key = row.get(self.key_path)
-            cursor = value_at(row, cursor_path)
-            if key is None or not isinstance(cursor, (int, float)):
-                raise BrokenResponse(f"Pendo sent a row without '{self.key_path}' or '{self.cursor_path}': {str(row)[:200]}")
-            record = shape(row)
-            self._position = (cursor, key)
-            self._rows_in_page += 1
-            yield record
+        group_of = (lambda row: row.get(self.key_path)) if self._reading_all else (lambda row: value_at(row, cursor_path))
+        page = Page(position, group_of, self.page_size, unique=self._reading_all)
+        try:
+            for record in page.read(self._shaped_batches(response, group_of, cursor_path)):
+                self._position = page.position  # before the yield: a state taken after the record counts it
+                yield record
+        finally:
+            self._position = page.position
+            response.close()
         self._pages_read += 1
-        self._rows_read += self._rows_in_page
-        self.logger.info(f"Stream '{self.name}': page {self._pages_read} read, {self._rows_in_page} rows ({self._rows_read} so far); now {self.position()}.")
+        self._rows_read += page.rows
+        self.logger.info(f"Stream '{self.name}': page {self._pages_read} read, {page.rows} rows ({self._rows_read} so far); now {self.position()}.")
+        self._more_pages = not page.position.done
+        if page.position.done and self._reading_all:
+            # Every object is read: later syncs read what changed since the read began.
+            self._reading_all, self._position = False, after(self.changes_after_full_read())
+
+    def _shaped_batches(self, response: requests.Response, group_of: Callable, cursor_path: Tuple[str, ...]) -> Iterable[Tuple[list, list]]:
+        shape = self.shape
+        for batch in iter_row_batches(response, RESULT_ROWS):
+            for row in batch:
+                if group_of(row) is None:
+                    raise BrokenResponse(f"Pendo sent a row without '{self.group_path}': {str(row)[:200]}")
+            if self._reading_all:
+                cursors = [cursor for cursor in (value_at(row, cursor_path) for row in batch) if isinstance(cursor, (int, float))]
+                if cursors:
+                    self._newest_seen_ms = max(self._newest_seen_ms or 0, int(max(cursors)))
+            yield batch, [shape(row) for row in batch]
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        if self._rows_in_page < self.page_size:
-            return None
-        return {"after": self.state}
+        return {"page": self._pages_read} if self._more_pages else None
 
 
 class ObjectStream(AggregationEntityStream):

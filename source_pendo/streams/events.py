@@ -1,11 +1,12 @@
-"""Pendo's event data: one aggregation query per window for every object of the chosen apps, rows
-paged inside a window by keyset over the columns that make a row unique."""
+"""Pendo's event data: one aggregation query per window for every object of the chosen apps (or, where
+Pendo refuses that for a source, one per object and window), rows paged inside a window by visitor
+(pager.py)."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from operator import methodcaller
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import requests
 from airbyte_cdk.models import SyncMode
@@ -15,8 +16,10 @@ from .. import aggregation
 from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
+from ..pager import START, Page, Position
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..windows import Window, anchor
+from .query_form import find_query_form
 from .windowed import WindowedStream
 
 PER_ROW_DIMENSIONS = ["visitorId", "accountId", "appId", "remoteIp", "server", "userAgent"]
@@ -28,14 +31,17 @@ class EventStream(WindowedStream):
     source_name: str
     # Pendo's names of the columns that make a row unique, in sort order; "{period}" is day or hour.
     key_columns: List[str]
+    # Every row has it, and one window holds few rows of each value: rows are paged by it (pager.py).
+    group_column = "visitorId"
+    object_column: Optional[str] = None  # set by streams that may query one object at a time
     # Columns whose inner names are Pendo users' own (kept as they are).
     free_form_columns = ("parameters", "properties")
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        self._window: Optional[Window] = None
-        self._last_row: Optional[Mapping[str, Any]] = None  # Pendo's last row emitted in the current window
-        self._first_pages: Dict[int, Any] = {}  # first label -> a window's first request, sent ahead
-        self._rows_in_page = 0
+        self._reading: Optional[Mapping[str, Any]] = None  # the slice being read
+        self._position: Position = START  # in the slice being read
+        self._more_pages = False
+        self._first_pages: Dict[tuple, Any] = {}  # slice -> its first request, sent ahead
         self.rows_in_window = 0
         super().__init__(config, budget)
 
@@ -63,21 +69,29 @@ class EventStream(WindowedStream):
         """The windows in order, each one's first request sent ahead: while a window is read, the next
         ones' requests are already waiting on Pendo (with the reading window's own, at most
         `max_concurrent_requests` at once)."""
-        windows = ({"first_label": window.first_label, "buckets": window.buckets} for window in self.plan_windows(sync_mode).windows())
-        for window_slice, first_page in ordered_map(self._send_first_request, windows, self.config.max_concurrent_requests - 1):
-            self._first_pages[window_slice["first_label"]] = first_page
+        slices = self.window_slices(self.plan_windows(sync_mode).windows())
+        for window_slice, first_page in ordered_map(self._send_first_request, slices, self.config.max_concurrent_requests - 1):
+            if first_page is not None:
+                self._first_pages[slice_key(window_slice)] = first_page
             yield window_slice
+
+    def window_slices(self, windows: Iterable[Window]) -> Iterable[Mapping[str, Any]]:
+        """One slice per window: every object of the chosen apps in one query."""
+        for window in windows:
+            yield {"first_label": window.first_label, "buckets": window.buckets}
 
     def _send_first_request(self, window_slice: Mapping[str, Any]) -> tuple:
         """(slice, (request, response) or the error), in a worker thread; the error is raised where
         the window is read, after every earlier window was emitted and checkpointed."""
+        if window_slice.get("no_objects"):
+            return window_slice, None
         try:
             return window_slice, super()._fetch_next_page(window_slice)
         except Exception as error:  # noqa: BLE001 - handed to the reading thread as is
             return window_slice, error
 
     def _fetch_next_page(self, stream_slice=None, stream_state=None, next_page_token=None):
-        sent = self._first_pages.pop(stream_slice["first_label"], None) if next_page_token is None else None
+        sent = self._first_pages.pop(slice_key(stream_slice), None) if next_page_token is None else None
         if sent is None:
             return super()._fetch_next_page(stream_slice, stream_state, next_page_token)
         if isinstance(sent, Exception):
@@ -86,20 +100,22 @@ class EventStream(WindowedStream):
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
-        yield from self.read_window(window)
-        self.window_done(window, self.rows_in_window, f"{self.rows_in_window} rows")
+        if stream_slice.get("first_of_window", True):
+            self.rows_in_window = 0
+        if not stream_slice.get("no_objects"):
+            yield from self.read_slice(stream_slice)
+        if stream_slice.get("last_of_window", True):
+            self.window_done(window, self.rows_in_window, f"{self.rows_in_window} rows")
 
     def read_window(self, window: Window) -> Iterable[Mapping[str, Any]]:
-        self._window, self._last_row, self.rows_in_window = window, None, 0
-        yield from super().read_records(SyncMode.full_refresh, stream_slice={"first_label": window.first_label, "buckets": window.buckets})
+        self.rows_in_window = 0
+        yield from self.read_slice({"first_label": window.first_label, "buckets": window.buckets})
 
-    @property
-    def _after(self) -> Optional[list]:
-        """The key of the last row emitted in the current window (worked out only when needed)."""
-        row = self._last_row
-        return None if row is None else [row.get(column) for column in self.sort_columns]
+    def read_slice(self, window_slice: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        self._reading, self._position = window_slice, START
+        yield from super().read_records(SyncMode.full_refresh, stream_slice=window_slice)
 
-    def source_params(self) -> Optional[Mapping[str, Any]]:
+    def source_params(self, window_slice: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}
 
     def path(self, **kwargs: Any) -> str:
@@ -107,48 +123,55 @@ class EventStream(WindowedStream):
 
     def request_body_json(self, stream_slice: Optional[Mapping[str, Any]] = None, next_page_token: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Optional[Mapping[str, Any]]:
         # Built in worker threads too (first requests sent ahead): the window comes from the slice, and
-        # the position only from the window being read (a next page, or reading on after a break).
-        first_label, buckets = stream_slice["first_label"], stream_slice["buckets"]
-        after = next_page_token["after"] if next_page_token else self._after if self._window and self._window.first_label == first_label else None
+        # the position only from the slice being read (a next page, or reading on after a break).
+        position = self._position if self._reading is not None and slice_key(self._reading) == slice_key(stream_slice) else START
+        comparison, limited = position.query()
         return aggregation.keyset_page(
             self.source_name,
-            self.source_params(),
-            sort_paths=self.sort_columns,
-            lower_bound=aggregation.after_key(self.sort_columns, after) if after else None,
-            page_size=self.page_size,
+            self.source_params(stream_slice),
+            group_path=self.group_column,
+            comparison=comparison,
+            sort_paths=[self.group_column] if limited else [self.group_column, *self.sort_columns],
+            limit=self.page_size if limited else None,
             request_id=self.name,
-            window=aggregation.time_series(self.period, anchor(first_label, self.period), buckets),
+            window=aggregation.time_series(self.period, anchor(stream_slice["first_label"], self.period), stream_slice["buckets"]),
         )
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        cursor = self.sort_columns[0]
-        cursor_of = methodcaller("get", cursor)
-        rows = 0
+        page = Page(self._position, methodcaller("get", self.group_column), self.page_size, unique=False)
         try:
-            for batch in iter_row_batches(response, RESULT_ROWS):
-                broken = None
-                if None in map(cursor_of, batch):  # the rows before it stand; the rest is asked again
-                    cut = list(map(cursor_of, batch)).index(None)
-                    batch, broken = batch[:cut], batch[cut]
-                for row, record in zip(batch, self.shape_rows(batch)):
-                    self._last_row = row
-                    rows += 1
-                    yield record
-                if broken is not None:
-                    raise BrokenResponse(f"Pendo sent a {self.name} row without '{cursor}': {str(broken)[:200]}")
+            yield from page.read(self._shaped_batches(response))
         finally:
-            # Also when the body breaks off: the rows emitted so far count.
-            self._rows_in_page = rows
-            self.rows_in_window += rows
+            # Also when the body breaks off: the rows emitted so far count (the state moves per window).
+            self._position = page.position
+            self.rows_in_window += page.emitted
+            response.close()
+        self._more_pages = not page.position.done
+
+    def _shaped_batches(self, response: requests.Response) -> Iterable[Tuple[list, list]]:
+        """(rows, records) of each read of the body; a row without its time or group column ends
+        the answer after the rows before it (the rest is asked for again)."""
+        required = (self.sort_columns[0], self.group_column)
+        for batch in iter_row_batches(response, RESULT_ROWS):
+            broken = next((row for row in batch if row.get(required[0]) is None or row.get(required[1]) is None), None)
+            if broken is not None:
+                batch = batch[: batch.index(broken)]
+            yield batch, self.shape_rows(batch)
+            if broken is not None:
+                raise BrokenResponse(f"Pendo sent a {self.name} row without '{required[0]}' or '{required[1]}': {str(broken)[:200]}")
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        return {"after": self._after} if self._rows_in_page >= self.page_size else None
+        return {"position": self._position} if self._more_pages else None
 
     def position(self) -> str:
-        if self._window is None:
+        if self._reading is None:
             return "before its first window"
-        where = f"after {dict(zip(self.sort_columns, self._after))}" if self._after else "at its start"
-        return f"in the window from {iso_from_ms(self._window.first_label)} ({self._window.buckets} {self.period}s) {where}"
+        where = f"after {self.group_column} {self._position.after!r}" if self._position.started else "at its start"
+        what = f", {self.object_column} {self._reading['object_id']!r}" if self._reading.get("object_id") is not None else ""
+        return f"in the window from {iso_from_ms(self._reading['first_label'])} ({self._reading['buckets']} {self.period}s){what} {where}"
+
+def slice_key(window_slice: Mapping[str, Any]) -> tuple:
+    return window_slice["first_label"], window_slice.get("object_id")
 
 
 class AggregatedEventStream(EventStream):
@@ -162,10 +185,50 @@ class Events(AggregatedEventStream):
     source_name = "events"
 
 
-class FeatureEvents(AggregatedEventStream):
+class ObjectEventStream(AggregatedEventStream):
+    """featureEvents and trackEvents: one query per window for every object where Pendo takes an
+    `appId`; where it refuses one (`bad parameters for source type …: unexpected parameters`, as
+    tap-pendo's changelog records), one query per object and window, as tap-pendo reads them."""
+
+    object_column: str  # the source parameter and row column naming the object, e.g. "featureId"
+    object_list_path: str  # the REST list of the objects, e.g. "feature"
+    object_name: str  # for messages, e.g. "feature"
+
+    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
+        self._object_ids: Optional[List[Any]] = None  # None: one query for every object
+        super().__init__(config, budget)
+
+    def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
+        form = find_query_form(self)
+        self.logger.info(f"Stream '{self.name}': {form.describe(self)}")
+        self._object_ids = None if form.one_query else form.object_ids
+        yield from super().stream_slices(sync_mode=sync_mode, **kwargs)
+
+    def window_slices(self, windows: Iterable[Window]) -> Iterable[Mapping[str, Any]]:
+        if self._object_ids is None:
+            yield from super().window_slices(windows)
+            return
+        for window in windows:
+            window_slice = {"first_label": window.first_label, "buckets": window.buckets}
+            if not self._object_ids:
+                # No objects, no events: the window is complete without asking.
+                yield {**window_slice, "no_objects": True}
+            for index, object_id in enumerate(self._object_ids):
+                yield {**window_slice, "object_id": object_id, "first_of_window": index == 0, "last_of_window": index == len(self._object_ids) - 1}
+
+    def source_params(self, window_slice: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+        if self._object_ids is None:
+            return super().source_params(window_slice)
+        return {self.object_column: window_slice["object_id"]}
+
+
+class FeatureEvents(ObjectEventStream):
     name = "feature_events"
     source_name = "featureEvents"
     key_columns = [*AggregatedEventStream.key_columns, "featureId"]
+    object_column = "featureId"
+    object_list_path = "feature"
+    object_name = "feature"
 
 
 class PageEvents(AggregatedEventStream):
@@ -174,10 +237,13 @@ class PageEvents(AggregatedEventStream):
     key_columns = [*AggregatedEventStream.key_columns, "pageId"]
 
 
-class TrackEvents(AggregatedEventStream):
+class TrackEvents(ObjectEventStream):
     name = "track_events"
     source_name = "trackEvents"
     key_columns = [*AggregatedEventStream.key_columns, "trackTypeId"]
+    object_column = "trackTypeId"
+    object_list_path = "tracktype"
+    object_name = "track type"
 
 
 class GuideEvents(EventStream):

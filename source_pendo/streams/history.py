@@ -45,13 +45,9 @@ class ActiveVisitorDays(Events):
         return rows  # read for two columns, not emitted
 
     def visitor_days(self, window: Window) -> List[VisitorDay]:
-        """Each active visitor-day of the window once, in the rows' (day, visitor) order."""
-        pairs: List[VisitorDay] = []
-        for row in self.read_window(window):
-            pair = (row["visitorId"], row["day"])
-            if not pairs or pairs[-1] != pair:
-                pairs.append(pair)
-        return pairs
+        """Each active visitor-day of the window once, in (day, visitor) order."""
+        pairs = {(row["visitorId"], row["day"]) for row in self.read_window(window)}
+        return sorted(pairs, key=lambda pair: (pair[1], str(pair[0])))
 
 
 class VisitorHistory(WindowedStream):
