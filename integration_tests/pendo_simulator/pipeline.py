@@ -223,7 +223,8 @@ def _filter(argument: Any, where: str, *, null_compares_false: bool = False, ref
         raise AggregationError(f"{where}: filter must be an expression string")
     try:
         refused = first_alternative_or_grouping(argument) if refuse_alternatives else None
-        matches = compile_filter(argument, null_compares_false=null_compares_false)
+        if refused is None:
+            matches = compile_filter(argument, null_compares_false=null_compares_false)
     except ExpressionError as error:
         raise AggregationError(f"{where}: invalid filter expression: {error}") from None
     if refused is not None:
