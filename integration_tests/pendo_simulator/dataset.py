@@ -227,6 +227,9 @@ class Dataset:
         self.users = self._users()
         self.accounts = self._accounts(accounts)
         self.visitors = self._visitors(visitors)
+        # Visitors deleted since their activity (the deleted_visitors variant): no longer
+        # served, but the event log still holds what they did.
+        self.deleted_visitors: list[dict[str, Any]] = []
         self.pages = self._per_app("pages", objects_per_app, self._page)
         self.features = self._per_app("features", objects_per_app, self._feature)
         self.guides = self._per_app("guides", objects_per_app, self._guide)

@@ -12,6 +12,9 @@ the window it selects) and takes, as parameters:
 
 Anything else — an unknown key, a parameter of another source type, two keys at once, an
 id no object of that kind has — is HTTP 400 ``bad parameters for source type <name>: ...``.
+With the ``object_event_params`` variant, featureEvents and trackEvents take their one
+object parameter only (what tap-pendo sends): ``null`` or an ``appId`` is refused as
+Pendo refused it in tap-pendo's changelog.
 The rows are computed on request from the event log at the request's clock, by the same
 code ``PendoSimulator.event_rows`` uses.
 """
@@ -24,6 +27,9 @@ from .events import AGGREGATED_SOURCES, RAW_SOURCES, EventLog
 from .pipeline import AggregationError, QueryContext, Row, register_source, resolve_app_ids, source_options
 from .timebuckets import TimeSeriesError
 
+# Sources that, with the object_event_params variant, accept nothing but their object parameter.
+OBJECT_ONLY_SOURCES = ("featureEvents", "trackEvents")
+
 # source -> (its per-object parameter, the Dataset rows that parameter names)
 OBJECT_PARAMETERS = {name: (spec.object_field, spec.object_kind) for name, spec in AGGREGATED_SOURCES.items() if spec.object_field}
 OBJECT_PARAMETERS.update({name: ("guideId", "guides") for name in RAW_SOURCES})
@@ -32,6 +38,9 @@ OBJECT_PARAMETERS.update({name: ("guideId", "guides") for name in RAW_SOURCES})
 def selection(name: str, params: Any, context: QueryContext) -> tuple[set[int], str | None]:
     """The app ids and the one object id (or None) the source parameters select."""
     object_parameter, object_kind = OBJECT_PARAMETERS.get(name, (None, None))
+    if name in OBJECT_ONLY_SOURCES and "object_event_params" in context.variants:
+        if not isinstance(params, dict) or list(params) != [object_parameter]:
+            raise AggregationError(f"bad pipeline: bad source: bad parameters for source type {name}: unexpected parameters")
     allowed = {"appId"} | ({object_parameter} if object_parameter else set())
     options = source_options(name, params, allowed)
     if len(options) > 1:
@@ -42,7 +51,7 @@ def selection(name: str, params: Any, context: QueryContext) -> tuple[set[int], 
         if match is None:
             raise AggregationError(f"bad parameters for source type {name}: no {object_parameter} {json.dumps(object_id, ensure_ascii=False)}")
         return {match["appId"]}, object_id
-    return resolve_app_ids(name, options.get("appId"), context.dataset), None
+    return resolve_app_ids(name, options.get("appId"), context), None
 
 
 def _event_log(name: str, context: QueryContext) -> EventLog:

@@ -47,6 +47,8 @@ Pre-aggregated rows (``aggregate``)
 
     ``numMinutes`` counts distinct epoch minutes with a hit. Rows come bucket by bucket
     (ascending), within a bucket in the order of their first hit — not sorted by any id.
+    Anonymous visitors' rows have ``accountId`` ``""``, or null with ``null_accounts``
+    (the ``nulls_last`` variant: a null in a column clients sort and filter on).
 
 Visitor history (``history``)
     Consecutive visible hits of the visitor within ``[starttime, starttime + 24 h)`` with
@@ -217,7 +219,11 @@ class EventLog:
         days: int = EVENT_DAYS,
         future_days: int = FUTURE_DAYS,
         clock_start_ms: int = CLOCK_START_MS,
+        active_visitor_ids: Iterable[str] = VISITOR_SPECIAL_IDS,
+        null_accounts: bool = False,
     ):
+        """``active_visitor_ids``: visitors given a steady share of the activity (the others
+        a random one, possibly none)."""
         if not isinstance(hits_per_day, int) or hits_per_day < 0:
             raise ValueError("hits_per_day must be a non-negative integer")
         if days < 0 or future_days < 0:
@@ -228,6 +234,8 @@ class EventLog:
         self.clock_start_ms = clock_start_ms
         self.start_ms = clock_start_ms - days * DAY_MS
         self.end_ms = clock_start_ms + future_days * DAY_MS
+        self.active_visitor_ids = frozenset(active_visitor_ids)
+        self._no_account: str | None = None if null_accounts else ""
         self._lock = threading.Lock()
         self._generated = False
 
@@ -258,7 +266,7 @@ class EventLog:
         with self._lock:
             if self._generated:
                 return
-            generator = _Generator(self.dataset, self.calendar, self.hits_per_day, self.start_ms, self.end_ms, self.clock_start_ms)
+            generator = _Generator(self.dataset, self.calendar, self.hits_per_day, self.start_ms, self.end_ms, self.clock_start_ms, self.active_visitor_ids)
             hits = generator.hits()
             self._assign_buckets(hits)
             hits.sort(key=lambda hit: hit.ts)
@@ -343,10 +351,9 @@ class EventLog:
                 group[5] = hit
         yield from self._rows_of(spec, bucket_field, current, groups)
 
-    @staticmethod
-    def _rows_of(spec: AggregatedSource, bucket_field: str, bucket: int | None, groups: dict[tuple, list]) -> Iterator[dict[str, Any]]:
+    def _rows_of(self, spec: AggregatedSource, bucket_field: str, bucket: int | None, groups: dict[tuple, list]) -> Iterator[dict[str, Any]]:
         for first, num_events, num_minutes, last_time, _minute, last in groups.values():
-            row = {"accountId": first.account_id, "visitorId": first.visitor_id, "appId": first.app_id, bucket_field: bucket}
+            row = {"accountId": first.account_id or self._no_account, "visitorId": first.visitor_id, "appId": first.app_id, bucket_field: bucket}
             if spec.object_field is not None:
                 row[spec.object_field] = first.object_id
             row["numEvents"] = num_events
@@ -369,7 +376,7 @@ class EventLog:
         low, high = bisect.bisect_left(self._guide_ts, start), bisect.bisect_left(self._guide_ts, end)
         app_ids = frozenset(app_ids)
         return (
-            dict(event.row)
+            {**event.row, "accountId": event.row["accountId"] or self._no_account}
             for event in events[low:high]
             if event.arrives_at <= clock_ms and event.row["type"] in types and event.row["appId"] in app_ids and (guide_id is None or event.row["guideId"] == guide_id)
         )
@@ -419,8 +426,9 @@ class EventLog:
 
 
 class _Generator:
-    def __init__(self, dataset: Dataset, calendar: Calendar, hits_per_day: int, start_ms: int, end_ms: int, clock_start_ms: int):
+    def __init__(self, dataset: Dataset, calendar: Calendar, hits_per_day: int, start_ms: int, end_ms: int, clock_start_ms: int, active_visitor_ids: frozenset[str]):
         self.dataset = dataset
+        self.active_visitor_ids = active_visitor_ids
         self.calendar = calendar
         self.hits_per_day = hits_per_day
         self.start_ms = start_ms
@@ -441,7 +449,7 @@ class _Generator:
         rng = self._rng("profiles")
         agents = list(USER_AGENTS)
         profiles = []
-        for visitor in self.dataset.visitors:
+        for visitor in [*self.dataset.visitors, *self.dataset.deleted_visitors]:
             metadata = visitor["metadata"]
             auto = metadata["auto"]
             visitor_id = visitor["visitorId"]
@@ -457,7 +465,7 @@ class _Generator:
                 agents=(primary_agent, rng.choice([agent for agent in agents if agent != primary_agent])),
                 geo=rng.choice(_GEOS),
             )
-            weight = 3 if visitor_id in VISITOR_SPECIAL_IDS else rng.choice((0, 1, 1, 1, 2, 2, 3, 5, 8))
+            weight = 3 if visitor_id in self.active_visitor_ids else rng.choice((0, 1, 1, 1, 2, 2, 3, 5, 8))
             profiles.append((profile, weight))
         return profiles
 

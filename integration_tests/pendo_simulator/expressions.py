@@ -10,7 +10,8 @@ Grammar, loosest binding first:
 
 A path is a dotted field reference (``metadata.auto.lastupdated``); a path that does
 not resolve evaluates to null. Ordering comparisons between values of different kinds
-are false; ``==``/``!=`` compare kind and value.
+are false; ``==``/``!=`` compare kind and value. With ``null_compares_false`` (the
+``nulls_last`` variant) every comparison with a null operand is false, ``==`` included.
 """
 from __future__ import annotations
 
@@ -162,10 +163,26 @@ def _read_name(text: str, start: int, tokens: list[Token]) -> int:
     return position
 
 
+def _null_safe(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    return lambda left, right: left is not None and right is not None and compare(left, right)
+
+
+def first_alternative_or_grouping(text: str) -> str | None:
+    """What a Pendo without ``||`` and grouping parentheses refuses in ``text`` (string
+    literals aside), described for an error message; None if nothing."""
+    for token in tokenize(text):
+        if token.kind == "symbol" and token.value == "||":
+            return f'operator "||" at position {token.position} is not supported'
+        if token.kind == "symbol" and token.value in ("(", ")"):
+            return f'parenthesis "{token.value}" at position {token.position} is not supported'
+    return None
+
+
 class _Parser:
-    def __init__(self, tokens: list[Token]):
+    def __init__(self, tokens: list[Token], null_compares_false: bool = False):
         self._tokens = tokens
         self._index = 0
+        self._null_compares_false = null_compares_false
 
     @property
     def _current(self) -> Token:
@@ -209,6 +226,8 @@ class _Parser:
         if self._current.kind == "symbol" and self._current.value in _COMPARISONS:
             raise ExpressionError("comparisons cannot be chained; combine them with && or ||", self._current.position)
         compare = _BINARY_COMPARISONS[token.value]
+        if self._null_compares_false:
+            compare = _null_safe(compare)
         return lambda row: compare(left(row), right(row))
 
     def _unary(self) -> Evaluator:
@@ -250,11 +269,11 @@ def _describe(token: Token) -> str:
     return f"{token.kind} {token.value!r}"
 
 
-def compile_expression(text: str) -> Evaluator:
+def compile_expression(text: str, *, null_compares_false: bool = False) -> Evaluator:
     """Parse ``text`` once; the result evaluates the expression against a row."""
-    return _Parser(tokenize(text)).parse()
+    return _Parser(tokenize(text), null_compares_false).parse()
 
 
-def compile_filter(text: str) -> Callable[[Mapping[str, Any]], bool]:
-    evaluate = compile_expression(text)
+def compile_filter(text: str, *, null_compares_false: bool = False) -> Callable[[Mapping[str, Any]], bool]:
+    evaluate = compile_expression(text, null_compares_false=null_compares_false)
     return lambda row: truthy(evaluate(row))

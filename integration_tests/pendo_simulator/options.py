@@ -6,6 +6,7 @@ import argparse
 
 from .events import DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE
 from .simulator import PendoSimulator
+from .variants import ALL, VARIANTS
 
 
 def add_simulator_options(parser: argparse.ArgumentParser, port: int) -> None:
@@ -18,6 +19,14 @@ def add_simulator_options(parser: argparse.ArgumentParser, port: int) -> None:
     parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="the subscription's IANA time zone (day buckets start at its midnight)")
     parser.add_argument("--hits-per-day", type=int, default=DEFAULT_HITS_PER_DAY, help="raw hits generated per day of event data")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        choices=[*VARIANTS, ALL],
+        metavar="NAME",
+        help=f"behave like a Pendo variant (repeatable; {ALL!r} for every one): {', '.join(VARIANTS)}",
+    )
 
 
 def simulator_from(args: argparse.Namespace) -> PendoSimulator:
@@ -31,4 +40,5 @@ def simulator_from(args: argparse.Namespace) -> PendoSimulator:
         verbose=args.verbose,
         timezone=args.timezone,
         hits_per_day=args.hits_per_day,
+        variants=args.variant,
     )

@@ -7,10 +7,13 @@ then produce rows lazily; only ``sort`` and ``count`` need to see every row.
 Sources live in ``SOURCES``; ``register_source`` adds one (event sources, which take a
 ``timeSeries`` next to the source key, register with ``time_series=True``; they live in
 ``event_sources``). A source producer gets its parameters, the whole source object and a
-``QueryContext``: the dataset, the clock the request runs at and the event log.
+``QueryContext``: the dataset, the clock the request runs at, the event log and the
+simulator's active variants (see ``variants``), which change how sources, ``filter`` and
+``sort`` behave.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .dataset import ANONYMOUS_PREFIX, CLOCK_START_MS, Dataset
-from .expressions import ExpressionError, compile_filter, kind_of, resolve_path, split_path
+from .expressions import ExpressionError, compile_filter, first_alternative_or_grouping, kind_of, resolve_path, split_path
 
 Row = dict[str, Any]
 Rows = Iterator[Row]
@@ -26,11 +29,13 @@ Rows = Iterator[Row]
 
 @dataclass(frozen=True)
 class QueryContext:
-    """What a source reads: the dataset, the clock of this request, the event log (or None)."""
+    """What a source reads: the dataset, the clock of this request, the event log (or None)
+    and the active variants."""
 
     dataset: Dataset
     clock_ms: int = CLOCK_START_MS
     events: Any = None  # an events.EventLog
+    variants: frozenset[str] = frozenset()
 
 
 # (source parameters, the whole source object incl. timeSeries, context) -> rows.
@@ -42,6 +47,7 @@ _EXPAND_ALL_APPS = re.compile(r"""^\s*expandAppIds\(\s*(["'])\*\1\s*\)\s*$""")
 # Real Pendo operators the simulator does not implement: refused with a clearer message.
 _UNSUPPORTED_OPERATORS = {"group", "eval", "unwind", "merge", "fork", "spawn", "join", "segment", "reduce", "bulkExpand", "switch"}
 _KIND_RANK = {"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5}
+_NULL_LAST_RANK = 6
 
 
 class AggregationError(Exception):
@@ -82,9 +88,12 @@ class Aggregation:
         return rows
 
 
-def compile_aggregation(body: Any, dataset: Dataset, *, clock_ms: int = CLOCK_START_MS, events: Any = None) -> Aggregation:
+def compile_aggregation(
+    body: Any, dataset: Dataset, *, clock_ms: int = CLOCK_START_MS, events: Any = None, variants: frozenset[str] = frozenset()
+) -> Aggregation:
     """Validate ``body`` in full and return the lazy aggregation; ``clock_ms`` is the time the
-    request runs at (what event data is visible), ``events`` the ``EventLog`` if any."""
+    request runs at (what event data is visible), ``events`` the ``EventLog`` if any,
+    ``variants`` the simulator's active variants."""
     if not isinstance(body, dict):
         raise AggregationError("request body must be a JSON object")
     response = body.get("response")
@@ -98,8 +107,9 @@ def compile_aggregation(body: Any, dataset: Dataset, *, clock_ms: int = CLOCK_ST
     pipeline = request["pipeline"]
     if not isinstance(pipeline, list) or not pipeline:
         raise AggregationError("request.pipeline must be a non-empty list of stages")
-    source_name, rows = _compile_source(pipeline[0], QueryContext(dataset, clock_ms, events))
-    transforms = [_compile_operator(stage, index) for index, stage in enumerate(pipeline[1:], start=1)]
+    source_name, rows = _compile_source(pipeline[0], QueryContext(dataset, clock_ms, events, variants))
+    operators = _operators(variants)
+    transforms = [_compile_operator(stage, index, operators) for index, stage in enumerate(pipeline[1:], start=1)]
     return Aggregation(request.get("requestId"), source_name, rows, transforms)
 
 
@@ -139,7 +149,8 @@ def source_options(source: str, params: Any, allowed: set[str]) -> dict[str, Any
     return params
 
 
-def resolve_app_ids(source: str, value: Any, dataset: Dataset) -> set[int]:
+def resolve_app_ids(source: str, value: Any, context: QueryContext) -> set[int]:
+    dataset = context.dataset
     if value is None:
         return {dataset.default_app_id}
     if isinstance(value, str) and _EXPAND_ALL_APPS.match(value):
@@ -148,7 +159,7 @@ def resolve_app_ids(source: str, value: Any, dataset: Dataset) -> set[int]:
     if not candidates or not all(_is_integer(candidate) for candidate in candidates):
         raise AggregationError(f'bad parameters for source type {source}: appId must be a number, a list of numbers or expandAppIds("*"), got {json.dumps(value)}')
     unknown = [candidate for candidate in candidates if candidate not in dataset.app_ids]
-    if unknown:
+    if unknown and "unknown_app_ignored" not in context.variants:
         raise AggregationError(f"unknown appId {unknown[0]} for this subscription")
     return set(candidates)
 
@@ -172,15 +183,14 @@ def _accounts(params: Any, _source: Mapping[str, Any], context: QueryContext) ->
     rows = list(dataset.accounts)
     if options.get("appId") is None:
         return rows
-    groups = {f"auto__{app_id}" for app_id in resolve_app_ids("accounts", options["appId"], dataset)}
+    groups = {f"auto__{app_id}" for app_id in resolve_app_ids("accounts", options["appId"], context)}
     return (row for row in rows if groups & row["metadata"].keys())
 
 
 def _object_source(name: str, kind: str) -> None:
     def produce(params: Any, _source: Mapping[str, Any], context: QueryContext) -> Iterable[Row]:
-        dataset = context.dataset
-        app_ids = resolve_app_ids(name, source_options(name, params, {"appId"}).get("appId"), dataset)
-        return (row for row in list(dataset.rows(kind)) if row["appId"] in app_ids)
+        app_ids = resolve_app_ids(name, source_options(name, params, {"appId"}).get("appId"), context)
+        return (row for row in list(context.dataset.rows(kind)) if row["appId"] in app_ids)
 
     register_source(name)(produce)
 
@@ -194,7 +204,7 @@ _object_source("trackTypes", "track_types")
 # --- operators -----------------------------------------------------------------
 
 
-def _compile_operator(stage: Any, index: int) -> Transform:
+def _compile_operator(stage: Any, index: int, operators: Mapping[str, Callable[[Any, str], Transform]]) -> Transform:
     if not isinstance(stage, dict) or len(stage) != 1:
         raise AggregationError(f"pipeline stage {index} must be an object with exactly one operator")
     (name, argument), = stage.items()
@@ -202,31 +212,38 @@ def _compile_operator(stage: Any, index: int) -> Transform:
         raise AggregationError(f"pipeline stage {index}: source is only allowed as the first stage")
     if name in _UNSUPPORTED_OPERATORS:
         raise AggregationError(f"pipeline stage {index}: operator {name!r} is not supported by the simulator")
-    compile_operator = _OPERATORS.get(name)
+    compile_operator = operators.get(name)
     if compile_operator is None:
         raise AggregationError(f"pipeline stage {index}: unknown operator {name!r}")
     return compile_operator(argument, f"pipeline stage {index} ({name})")
 
 
-def _filter(argument: Any, where: str) -> Transform:
+def _filter(argument: Any, where: str, *, null_compares_false: bool = False, refuse_alternatives: bool = False) -> Transform:
     if not isinstance(argument, str):
         raise AggregationError(f"{where}: filter must be an expression string")
     try:
-        matches = compile_filter(argument)
+        refused = first_alternative_or_grouping(argument) if refuse_alternatives else None
+        if refused is None:
+            matches = compile_filter(argument, null_compares_false=null_compares_false)
     except ExpressionError as error:
         raise AggregationError(f"{where}: invalid filter expression: {error}") from None
+    if refused is not None:
+        raise AggregationError(f"bad pipeline: bad filter: {refused}")
     return lambda rows: (row for row in rows if matches(row))
 
 
-def sort_key(value: Any) -> tuple[int, Any]:
-    """A total order across kinds: null < booleans < numbers < strings < arrays < objects."""
+def sort_key(value: Any, nulls_last: bool = False) -> tuple[int, Any]:
+    """A total order across kinds: null < booleans < numbers < strings < arrays < objects
+    (with ``nulls_last``, null after objects)."""
     kind = kind_of(value)
+    if kind == "null" and nulls_last:
+        return _NULL_LAST_RANK, None
     if kind in ("array", "object"):
         return _KIND_RANK[kind], json.dumps(value, sort_keys=True)
     return _KIND_RANK[kind], value
 
 
-def _sort(argument: Any, where: str) -> Transform:
+def _sort(argument: Any, where: str, *, nulls_last: bool = False) -> Transform:
     if not isinstance(argument, list) or not argument or not all(isinstance(key, str) and key.lstrip("-") for key in argument):
         raise AggregationError(f'{where}: sort takes a non-empty list of field paths, "-" prefix for descending')
     keys = [(split_path(key.lstrip("-")), key.startswith("-")) for key in argument]
@@ -235,7 +252,7 @@ def _sort(argument: Any, where: str) -> Transform:
         materialized = list(rows)
         # Stable sorts from the least to the most significant key make one multi-key sort.
         for parts, descending in reversed(keys):
-            materialized.sort(key=lambda row: sort_key(resolve_path(row, parts)), reverse=descending)
+            materialized.sort(key=lambda row: sort_key(resolve_path(row, parts), nulls_last), reverse=descending)
         return iter(materialized)
 
     return sort
@@ -281,7 +298,7 @@ def _count(argument: Any, where: str) -> Transform:
     return count
 
 
-_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
+_DEFAULT_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
     "filter": _filter,
     "sort": _sort,
     "limit": _limit,
@@ -290,6 +307,16 @@ _OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
     "identified": _identified,
     "count": _count,
 }
+
+
+def _operators(variants: frozenset[str]) -> dict[str, Callable[[Any, str], Transform]]:
+    """The operators as the active variants make them behave."""
+    nulls_last = "nulls_last" in variants
+    return {
+        **_DEFAULT_OPERATORS,
+        "filter": functools.partial(_filter, null_compares_false=nulls_last, refuse_alternatives="no_or_filter" in variants),
+        "sort": functools.partial(_sort, nulls_last=nulls_last),
+    }
 
 
 def _is_integer(value: Any) -> bool:

@@ -1,8 +1,9 @@
 """HTTP side of the simulator: auth, routing, streamed responses, faults on the wire, request log.
 
-The handler talks to a *backend* (the ``PendoSimulator``) through six attributes:
-``dataset``, ``clock_ms``, ``faults``, ``key_ring``, ``log`` and ``events`` (the
-``EventLog`` behind the time-series sources and visitor history; may be absent).
+The handler talks to a *backend* (the ``PendoSimulator``) through these attributes:
+``dataset``, ``clock_ms``, ``faults``, ``key_ring``, ``log``, and optionally ``events``
+(the ``EventLog`` behind the time-series sources and visitor history), ``variants`` (the
+active variant names) and ``deleted_visitor_ids``.
 """
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ class IntegrationKey:
 
 
 class KeyRing:
-    def __init__(self, region: str, keys: Iterable[IntegrationKey]):
+    def __init__(self, region: str, keys: Iterable[IntegrationKey], *, wrong_region_status: int = 400):
         self.region = region
+        self.wrong_region_status = wrong_region_status
         self._keys = {key.key: key for key in keys}
 
     def check(self, key: str | None, *, aggregation: bool) -> tuple[int, str] | None:
@@ -62,7 +64,7 @@ class KeyRing:
         if known is None:
             return 401, "invalid integration key"
         if known.region != self.region:
-            return 400, WRONG_REGION_MESSAGE
+            return self.wrong_region_status, WRONG_REGION_MESSAGE
         if known.revoked:
             return 403, "integration key has been revoked"
         if aggregation and known.read_only:
@@ -136,6 +138,10 @@ def array_stream(rows: Iterable[Any]) -> JsonStream:
 
 def aggregation_stream(start_time: int, rows: Iterable[Any]) -> JsonStream:
     return JsonStream(b'{"startTime":%d,"results":[' % start_time, _encoded_rows(rows), b"]}")
+
+
+def null_results_reply(start_time: int) -> Reply:
+    return Reply(200, encode_json({"startTime": start_time, "results": None}))
 
 
 def error_reply(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Reply:
@@ -309,11 +315,18 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             return error_reply(400, "request body is empty or not valid JSON")
         backend = self.server.backend
         now = backend.clock_ms  # one clock for what is visible and for startTime
+        variants = getattr(backend, "variants", frozenset())
         try:
-            aggregation = compile_aggregation(body, backend.dataset, clock_ms=now, events=getattr(backend, "events", None))
+            aggregation = compile_aggregation(body, backend.dataset, clock_ms=now, events=getattr(backend, "events", None), variants=variants)
         except AggregationError as error:
             return error_reply(error.status, str(error))
-        return Reply(200, aggregation_stream(now, aggregation.rows()))
+        rows = aggregation.rows()
+        if "null_results" in variants:
+            first = next(rows, None)  # rows are objects, never null
+            if first is None:
+                return null_results_reply(now)
+            rows = itertools.chain([first], rows)
+        return Reply(200, aggregation_stream(now, rows))
 
     def _history(self, visitor_id: str, query: dict[str, str]) -> Reply:
         backend = self.server.backend
@@ -323,6 +336,8 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
         raw_start = query["starttime"].strip()
         if not re.fullmatch(r"-?[0-9]{1,16}", raw_start):
             return error_reply(400, f"starttime must be epoch milliseconds, got {json.dumps(query['starttime'], ensure_ascii=False)}")
+        if visitor_id in getattr(backend, "deleted_visitor_ids", frozenset()):
+            return error_reply(404, "visitor not found")
         if not events.has_visitor(visitor_id):
             return error_reply(404, f"visitor {json.dumps(visitor_id, ensure_ascii=False)} not found")
         return Reply(200, array_stream(events.history(visitor_id, int(raw_start), backend.clock_ms)))

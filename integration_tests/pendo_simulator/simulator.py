@@ -5,17 +5,23 @@ import random
 import threading
 from typing import Any, Iterable
 
-from .dataset import CLOCK_START_MS, Dataset
+from .dataset import CLOCK_START_MS, VISITOR_SPECIAL_IDS, Dataset
 from .event_sources import OBJECT_PARAMETERS, selection
 from .events import AGGREGATED_SOURCES, DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE, RAW_SOURCES, EventLog
 from .faults import Faults
 from .gate import RequestGate
 from .pipeline import QueryContext
 from .server import IntegrationKey, KeyRing, RequestLog, SimulatorServer
+from .variant_data import delete_visitors, drop_lastupdated, give_odd_ids
+from .variants import parse_variants
 
 
 class PendoSimulator:
-    """A Pendo API on 127.0.0.1 serving deterministic data; use ``start()``/``stop()`` or ``with``."""
+    """A Pendo API on 127.0.0.1 serving deterministic data; use ``start()``/``stop()`` or ``with``.
+
+    ``variants`` names behaviours of real Pendo that public evidence leaves open (see
+    ``variants.VARIANTS``; ``"all"`` is every one); none is on by default.
+    """
 
     def __init__(
         self,
@@ -30,13 +36,26 @@ class PendoSimulator:
         verbose: bool = False,
         timezone: str = DEFAULT_TIMEZONE,
         hits_per_day: int = DEFAULT_HITS_PER_DAY,
+        variants: Iterable[str] = (),
     ):
+        self.variants = parse_variants(variants)
         self.seed = seed
         self.region = region
         self.host = host
         self.dataset = Dataset(seed=seed, accounts=accounts, visitors=visitors, objects_per_app=objects_per_app)
+        # Visitors with odd ids, and visitors deleted since, are given activity to be seen in.
+        self.odd_visitor_ids = give_odd_ids(self.dataset) if "odd_visitor_ids" in self.variants else frozenset()
+        self.deleted_visitor_ids = delete_visitors(self.dataset, keep=self.odd_visitor_ids) if "deleted_visitors" in self.variants else frozenset()
+        if "missing_lastupdated" in self.variants:
+            drop_lastupdated(self.dataset)
         # Generated on first use: simulators that never serve events pay nothing.
-        self.events = EventLog(self.dataset, timezone=timezone, hits_per_day=hits_per_day)
+        self.events = EventLog(
+            self.dataset,
+            timezone=timezone,
+            hits_per_day=hits_per_day,
+            active_visitor_ids={*VISITOR_SPECIAL_IDS, *self.odd_visitor_ids, *self.deleted_visitor_ids},
+            null_accounts="nulls_last" in self.variants,
+        )
         self.faults = Faults()
         self.log = RequestLog()
         self.gate: RequestGate | None = None
@@ -56,7 +75,8 @@ class PendoSimulator:
         self.keys = {self.eu_key: foreign_region, self.revoked_key: region, self.read_only_key: region}
         self.key_ring = KeyRing(
             region,
-            [
+            wrong_region_status=401 if "wrong_region_401" in self.variants else 400,
+            keys=[
                 IntegrationKey(self.api_key, region),
                 IntegrationKey(self.eu_key, foreign_region),
                 IntegrationKey(self.revoked_key, region, revoked=True),
@@ -156,7 +176,7 @@ class PendoSimulator:
         if source not in AGGREGATED_SOURCES and source not in RAW_SOURCES:
             raise ValueError(f"{source!r} is not a time-series source; expected one of {', '.join([*AGGREGATED_SOURCES, *RAW_SOURCES])}")
         clock = self.clock_ms
-        context = QueryContext(self.dataset, clock, self.events)
+        context = QueryContext(self.dataset, clock, self.events, self.variants)
         if object_id is not None:
             params: Any = {self._object_parameter(source): object_id}
         elif app_ids is None:
