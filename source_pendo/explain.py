@@ -22,6 +22,9 @@ REPORT_HINT = "This Pendo answers differently from what source-pendo expects: pl
 # Pendo's answers about the key or where it belongs (e.g. "invalid subscription or key for this region").
 KEY_OR_REGION = re.compile(r"\b(region|subscription|key)\b", re.IGNORECASE)
 REFUSED = "the connection was refused"
+UNRESOLVED = "its name could not be resolved (DNS lookup failed)"
+# Causes that may pass in seconds (a restarting proxy, a resolver hiccup); a failed TLS handshake will not.
+PASSING_CAUSES = (REFUSED, UNRESOLVED)
 
 
 def pendo_reason(response: requests.Response) -> str:
@@ -100,7 +103,7 @@ def unreachable_cause(error: BaseException) -> Optional[str]:
         if isinstance(link, ConnectionRefusedError):
             return REFUSED
         if isinstance(link, socket.gaierror):
-            return "its name could not be resolved (DNS lookup failed)"
+            return UNRESOLVED
         if isinstance(link, ssl.SSLCertVerificationError):
             return f"its TLS certificate was not accepted ({link.verify_message})"
         if isinstance(link, ssl.SSLError):

@@ -19,7 +19,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import Erro
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .config import PendoConfig
-from .explain import REFUSED, bad_request_message, pendo_reason, rejected_key_message, server_error_message, unreachable_cause, unreachable_failure_type, unreachable_message
+from .explain import PASSING_CAUSES, bad_request_message, pendo_reason, rejected_key_message, server_error_message, unreachable_cause, unreachable_failure_type, unreachable_message
 
 API_KEY_HEADER = "x-pendo-integration-key"
 CONNECT_TIMEOUT_SECONDS = 30
@@ -27,9 +27,9 @@ MAX_RETRIES = 8
 MAX_RETRY_SECONDS = 900
 # Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
 MAX_BACKOFF_SECONDS = 120.0
-# Quick retries of a refused connection before the stream fails: a host that refuses now rarely
-# answers a minute later, and the sync as a whole is retried by Airbyte.
-MAX_REFUSED_RETRIES = 3
+# Quick retries of a refused connection or a failed DNS lookup before the stream fails: a host out
+# of reach now is rarely back a minute later, and the sync as a whole is retried by Airbyte.
+MAX_UNREACHABLE_RETRIES = 3
 
 
 def request_budget(requests_per_second: int) -> HttpAPIBudget:
@@ -58,7 +58,7 @@ def is_aggregation(response: requests.Response) -> bool:
 
 class PendoErrorHandler(HttpStatusErrorHandler):
     """The CDK's default mapping, with Pendo's meaning of 400/401/403, 422 never retried, a refused
-    connection retried a few times quickly, and exceptions matched by their class hierarchy (the
+    connection or failed DNS lookup retried a few times quickly, and exceptions matched by their class hierarchy (the
     CDK matches the exact class only).
 
     With `shrink_pages_on_timeout`, a read timeout asks the stream for a smaller page instead of
@@ -87,8 +87,8 @@ class PendoErrorHandler(HttpStatusErrorHandler):
         super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
         self._mapping = mapping
         self._config = config
-        self._refusals_in_a_row = 0
-        self._refusals_lock = threading.Lock()
+        self._unreachable_in_a_row = 0
+        self._unreachable_lock = threading.Lock()
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
         resolution = self.resolve(response_or_exception)
@@ -106,8 +106,8 @@ class PendoErrorHandler(HttpStatusErrorHandler):
                 if cls in self._mapping:
                     return self._mapping[cls]
         if isinstance(response_or_exception, requests.Response):
-            with self._refusals_lock:
-                self._refusals_in_a_row = 0
+            with self._unreachable_lock:
+                self._unreachable_in_a_row = 0
             status = response_or_exception.status_code
             if status in (401, 403):
                 return _fail(FailureType.config_error, rejected_key_message(status, is_aggregation(response_or_exception), self._config))
@@ -123,10 +123,10 @@ class PendoErrorHandler(HttpStatusErrorHandler):
 
     def _unreachable(self, cause: str) -> ErrorResolution:
         message = unreachable_message(self._config, cause)
-        if cause == REFUSED:
-            with self._refusals_lock:
-                self._refusals_in_a_row += 1
-                retry = self._refusals_in_a_row <= MAX_REFUSED_RETRIES
+        if cause in PASSING_CAUSES:
+            with self._unreachable_lock:
+                self._unreachable_in_a_row += 1
+                retry = self._unreachable_in_a_row <= MAX_UNREACHABLE_RETRIES
             if retry:
                 return ErrorResolution(response_action=ResponseAction.RETRY, failure_type=FailureType.transient_error, error_message=message)
         return _fail(unreachable_failure_type(self._config), message)
@@ -145,7 +145,7 @@ class PendoBackoffStrategy(BackoffStrategy):
         self._rng = rng or random.Random()
 
     def backoff_time(self, response_or_exception, attempt_count: int) -> Optional[float]:
-        if isinstance(response_or_exception, Exception) and unreachable_cause(response_or_exception) == REFUSED:
+        if isinstance(response_or_exception, Exception) and unreachable_cause(response_or_exception) in PASSING_CAUSES:
             # None: the CDK waits 1, 2, 4 s and logs our message (a wait given here would be logged as a rate limit).
             return None
         retry_after = retry_after_seconds(response_or_exception) if isinstance(response_or_exception, requests.Response) else None

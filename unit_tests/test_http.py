@@ -1,6 +1,8 @@
 import json
 import logging
 import random
+import socket
+import ssl
 
 import pytest
 import requests
@@ -8,7 +10,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_pendo.http import API_KEY_HEADER, MAX_REFUSED_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, retry_after_seconds
+from source_pendo.http import API_KEY_HEADER, MAX_UNREACHABLE_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, retry_after_seconds
 
 AGGREGATION = "https://app.pendo.io/api/v1/aggregation"
 PAGES = "https://app.pendo.io/api/v1/page"
@@ -88,7 +90,7 @@ def refused() -> requests.ConnectionError:
 
 
 def test_a_refused_connection_is_retried_a_few_times_then_fails_naming_host_and_cause(handler, make_config):
-    for _ in range(MAX_REFUSED_RETRIES):
+    for _ in range(MAX_UNREACHABLE_RETRIES):
         assert handler.interpret_response(refused()).response_action == ResponseAction.RETRY
     error = failure(handler, refused())
     assert error.message == "Could not connect to Pendo at pendo.test: the connection was refused. Check 'API base URL'."
@@ -97,8 +99,18 @@ def test_a_refused_connection_is_retried_a_few_times_then_fails_naming_host_and_
     assert PendoBackoffStrategy().backoff_time(refused(), 1) is None
 
 
+def test_a_failed_dns_lookup_is_retried_quickly_and_a_failed_tls_handshake_is_not(handler):
+    unresolved = requests.ConnectionError("dns")
+    unresolved.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert handler.interpret_response(unresolved).response_action == ResponseAction.RETRY
+    assert PendoBackoffStrategy().backoff_time(unresolved, 1) is None
+    handshake = requests.exceptions.SSLError("tls")
+    handshake.__cause__ = ssl.SSLError(1, "wrong version number")
+    assert "secure (TLS) connection failed" in failure(handler, handshake).message
+
+
 def test_an_answer_between_refusals_starts_the_count_again(handler):
-    for _ in range(MAX_REFUSED_RETRIES):
+    for _ in range(MAX_UNREACHABLE_RETRIES):
         handler.interpret_response(refused())
     handler.interpret_response(response(200))
     assert handler.interpret_response(refused()).response_action == ResponseAction.RETRY
@@ -106,7 +118,7 @@ def test_an_answer_between_refusals_starts_the_count_again(handler):
 
 def test_pendos_own_host_refusing_is_transient(make_config):
     handler = PendoErrorHandler(logging.getLogger("test"), make_config(base_url=None))
-    for _ in range(MAX_REFUSED_RETRIES):
+    for _ in range(MAX_UNREACHABLE_RETRIES):
         handler.interpret_response(refused())
     error = failure(handler, refused())
     assert error.failure_type == FailureType.transient_error and "app.pendo.io" in error.message
