@@ -47,7 +47,7 @@ def regions(simulator, eu_simulator, monkeypatch):
 # Pendo answering a key of another region with 401 is what these hosts do for a key they do not
 # know. When the simulator has PendoSimulator(variants={"wrong_region_401"}), these tests can use it.
 def test_a_key_another_regions_host_accepts_is_named_by_check_and_a_config_error_everywhere(cli, regions):
-    us, eu = regions
+    _, eu = regions
     config = {"api_key": eu.api_key, "start_date": "2025-01-01"}  # Region left at US, no base_url
     assert "This key belongs to region EU: set 'Region' to EU." in check_failure(cli("check", config))
     for command, args in (("discover", ()), ("read", (full_catalog(),))):
@@ -127,6 +127,13 @@ def test_pendos_own_host_out_of_reach_is_transient_on_every_command(cli, monkeyp
     errors = errors_of(cli("read", config, full_catalog(("pages", "reports"))))
     assert [e["failure_type"] for e in errors] == ["transient_error"] * 3
     assert errors[-1]["message"].startswith("During the sync, the following streams did not sync successfully: pages, reports.")
+
+
+def test_discover_failing_on_the_metadata_catalogue_names_no_stream_as_stopped(cli, simulator, config):
+    simulator.faults.add("status", path="/metadata/schema/account", times=None, status=503)
+    [error] = errors_of(cli("discover", config))
+    assert error["message"].startswith("Could not build the schema of stream 'accounts' from Pendo's metadata catalogue: Pendo at 127.0.0.1")
+    assert "HTTP 503" in error["message"] and "stopped" not in error["message"] and error["failure_type"] == "transient_error"
 
 
 def test_a_config_file_that_is_not_json_is_a_config_error_naming_line_and_column(cli, tmp_path):

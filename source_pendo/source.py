@@ -25,6 +25,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .check import diagnose
 from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
+from .streams.base import StreamStopped
 from .streams import (
     Accounts,
     Events,
@@ -94,7 +95,12 @@ class SourcePendo(AbstractSource):
         problem = diagnose(settings_of(config))
         if problem:
             raise AirbyteTracedException(message=problem.message, internal_message=problem.message, failure_type=problem.failure_type)
-        return super().discover(logger, config)
+        try:
+            return super().discover(logger, config)
+        except StreamStopped as error:
+            # No stream runs in discover: what failed is reading the catalogue a schema is built from.
+            message = f"Could not build the schema of stream '{error.stream}' from Pendo's metadata catalogue: {error.reason}"
+            raise AirbyteTracedException(message=message, internal_message=message, failure_type=error.failure_type) from error
 
     def read(
         self,
