@@ -2,6 +2,7 @@
 from check, discover and read alike, and never the key."""
 
 import json
+from pathlib import Path
 
 import pytest
 from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
@@ -20,8 +21,12 @@ def cli(tmp_path, capsys):
     entrypoint becomes the TRACE message the connector's process would print for it."""
 
     def run_cli(command, config, catalog_json=None, state=None):
-        config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(config))
+        """`config`: the settings, or the path of a config file as it is."""
+        if isinstance(config, Path):
+            config_path = config
+        else:
+            config_path = tmp_path / "config.json"
+            config_path.write_text(json.dumps(config))
         args = [command, "--config", str(config_path)]
         if catalog_json is not None:
             (tmp_path / "catalog.json").write_text(catalog_json)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, Mapping, MutableMapping, Optional, Tuple, Union
 
 import pendulum
 from airbyte_cdk.models import FailureType
@@ -50,6 +51,25 @@ def config_error(message: str) -> AirbyteTracedException:
     return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
 
 
+def read_config_file(path: str) -> MutableMapping[str, Any]:
+    """The config file's settings, or a config error that says where the file is not a JSON object."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise config_error(f"Could not read the config file {path} ({getattr(error, 'strerror', None) or 'not UTF-8 text'}).") from error
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise config_error(
+            f"The config file {path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+            " Write it as one JSON object, e.g. {\"api_key\": \"...\", \"start_date\": \"2025-01-01\"}."
+        ) from error
+    if not isinstance(settings, dict):
+        raise config_error(f"The config file {path} holds a JSON {type(settings).__name__}, not an object of settings such as {{\"start_date\": \"2025-01-01\"}}.")
+    return settings
+
+
 @dataclass(frozen=True)
 class PendoConfig:
     api_key: str
@@ -65,6 +85,8 @@ class PendoConfig:
     page_size: int
     max_concurrent_requests: int
     requests_per_second: int
+    # 'API base URL' was set: the host is the user's to fix, and Pendo's own hosts are not probed.
+    custom_base_url: bool = False
 
     @property
     def start_ms(self) -> int:
@@ -104,6 +126,7 @@ class PendoConfig:
                 "max_concurrent_requests", settings["max_concurrent_requests"], "Concurrent requests", MAX_CONCURRENT_REQUESTS
             ),
             requests_per_second=_bounded_int("requests_per_second", settings["requests_per_second"], "Requests per second", MAX_REQUESTS_PER_SECOND),
+            custom_base_url=bool(settings.get("base_url")),
         )
 
 

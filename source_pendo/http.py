@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from datetime import timedelta
 from typing import Optional, Union
@@ -15,8 +16,10 @@ from airbyte_cdk.sources.streams.call_rate import HttpAPIBudget, MovingWindowCal
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, HttpStatusErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from .config import KEY_HELP, REGION_API_ROOTS, PendoConfig, region_from_key_suffix
+from .config import PendoConfig
+from .explain import PASSING_CAUSES, bad_request_message, pendo_reason, rejected_key_message, server_error_message, unreachable_cause, unreachable_failure_type, unreachable_message
 
 API_KEY_HEADER = "x-pendo-integration-key"
 CONNECT_TIMEOUT_SECONDS = 30
@@ -24,7 +27,9 @@ MAX_RETRIES = 8
 MAX_RETRY_SECONDS = 900
 # Airbyte cancels a sync that sends nothing for a long time: never wait longer than this at once.
 MAX_BACKOFF_SECONDS = 120.0
-REGION_HOSTS_HELP = ", ".join(f"{root.split('/')[2]} = {region}" for region, root in REGION_API_ROOTS.items())
+# Quick retries of a refused connection or a failed DNS lookup before the stream fails: a host out
+# of reach now is rarely back a minute later, and the sync as a whole is retried by Airbyte.
+MAX_UNREACHABLE_RETRIES = 3
 
 
 def request_budget(requests_per_second: int) -> HttpAPIBudget:
@@ -51,54 +56,16 @@ def is_aggregation(response: requests.Response) -> bool:
     return response.request is not None and response.request.url is not None and response.request.url.rstrip("/").endswith("/aggregation")
 
 
-def rejected_key_message(status: int, aggregation: bool) -> str:
-    if aggregation:
-        return (
-            f"Pendo refused aggregation queries with this integration key (HTTP {status}). Some Pendo subscriptions"
-            " require the key to have 'Allow Write Access' for them: tick it on the key in Settings > Integrations >"
-            f" Integration Keys, or create a key with it. If the key was revoked, create a new one. {KEY_HELP}"
-        )
-    if status == 401:
-        return f"Pendo rejected the integration key (HTTP 401): it is wrong or has been revoked. {KEY_HELP}"
-    return f"Pendo refused the integration key access (HTTP 403): it may have been revoked. {KEY_HELP}"
-
-
-def pendo_reason(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return (response.text or response.reason or "no reason given")[:300]
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:300]
-
-
-def host_of(config: PendoConfig) -> str:
-    return config.api_root.split("/")[2]
-
-
-def wrong_region_message(config: PendoConfig) -> str:
-    """Pendo answers a key of another region with HTTP 400: which region to pick instead."""
-    message = "Pendo answers a key of another region with HTTP 400."
-    hint = region_from_key_suffix(config.api_key)
-    if hint and hint != config.region:
-        return f"{message} The key ends in the suffix of region {hint}: set 'Region' to {hint}."
-    return f"{message} Set 'Region' to your subscription's region; the host you log in to tells it ({REGION_HOSTS_HELP})."
-
-
-def bad_request_message(response: requests.Response, config: PendoConfig) -> str:
-    return (
-        f"Pendo rejected the request (HTTP 400: {pendo_reason(response)}). {wrong_region_message(config)}"
-        " If 'App IDs' is set, check that each is the id of an app of this subscription."
-    )
-
-
 class PendoErrorHandler(HttpStatusErrorHandler):
-    """The CDK's default mapping, with Pendo's meaning of 400/401/403, 422 never retried, and
-    exceptions matched by their class hierarchy (the CDK matches the exact class only).
+    """The CDK's default mapping, with Pendo's meaning of 400/401/403, 422 never retried, a refused
+    connection or failed DNS lookup retried a few times quickly, and exceptions matched by their class hierarchy (the
+    CDK matches the exact class only).
 
     With `shrink_pages_on_timeout`, a read timeout asks the stream for a smaller page instead of
-    sending the same too-big query again."""
+    sending the same too-big query again.
+
+    A failure is raised here, as our message, rather than handed back to the CDK to raise: the CDK
+    would log the request body and the response headers with it."""
 
     def __init__(self, logger: logging.Logger, config: PendoConfig, shrink_pages_on_timeout: bool = False):
         mapping = dict(DEFAULT_ERROR_MAPPING)
@@ -120,27 +87,53 @@ class PendoErrorHandler(HttpStatusErrorHandler):
         super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
         self._mapping = mapping
         self._config = config
+        self._unreachable_in_a_row = 0
+        self._unreachable_lock = threading.Lock()
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
+        resolution = self.resolve(response_or_exception)
+        if resolution.response_action == ResponseAction.FAIL:
+            raise AirbyteTracedException(message=resolution.error_message, internal_message=resolution.error_message, failure_type=resolution.failure_type)
+        return resolution
+
+    def resolve(self, response_or_exception: Optional[Union[requests.Response, Exception]]) -> ErrorResolution:
+        """What to do about an answer or an exception, and the message that says why."""
         if isinstance(response_or_exception, Exception):
+            cause = unreachable_cause(response_or_exception)
+            if cause:
+                return self._unreachable(cause)
             for cls in type(response_or_exception).__mro__:
                 if cls in self._mapping:
                     return self._mapping[cls]
         if isinstance(response_or_exception, requests.Response):
+            with self._unreachable_lock:
+                self._unreachable_in_a_row = 0
             status = response_or_exception.status_code
             if status in (401, 403):
-                return ErrorResolution(
-                    response_action=ResponseAction.FAIL,
-                    failure_type=FailureType.config_error,
-                    error_message=rejected_key_message(status, is_aggregation(response_or_exception)),
-                )
+                return _fail(FailureType.config_error, rejected_key_message(status, is_aggregation(response_or_exception), self._config))
             if status == 400:
+                return _fail(FailureType.config_error, bad_request_message(pendo_reason(response_or_exception), self._config))
+            if status >= 500:
                 return ErrorResolution(
-                    response_action=ResponseAction.FAIL,
-                    failure_type=FailureType.config_error,
-                    error_message=bad_request_message(response_or_exception, self._config),
+                    response_action=ResponseAction.RETRY,
+                    failure_type=FailureType.transient_error,
+                    error_message=server_error_message(response_or_exception, self._config),
                 )
         return super().interpret_response(response_or_exception)
+
+    def _unreachable(self, cause: str) -> ErrorResolution:
+        message = unreachable_message(self._config, cause)
+        if cause in PASSING_CAUSES:
+            with self._unreachable_lock:
+                self._unreachable_in_a_row += 1
+                retry = self._unreachable_in_a_row <= MAX_UNREACHABLE_RETRIES
+            if retry:
+                return ErrorResolution(response_action=ResponseAction.RETRY, failure_type=FailureType.transient_error, error_message=message)
+        return _fail(unreachable_failure_type(self._config), message)
+
+
+def _fail(failure_type: FailureType, message: str) -> ErrorResolution:
+    return ErrorResolution(response_action=ResponseAction.FAIL, failure_type=failure_type, error_message=message)
 
 
 class PendoBackoffStrategy(BackoffStrategy):
@@ -152,6 +145,9 @@ class PendoBackoffStrategy(BackoffStrategy):
         self._rng = rng or random.Random()
 
     def backoff_time(self, response_or_exception, attempt_count: int) -> Optional[float]:
+        if isinstance(response_or_exception, Exception) and unreachable_cause(response_or_exception) in PASSING_CAUSES:
+            # None: the CDK waits 1, 2, 4 s and logs our message (a wait given here would be logged as a rate limit).
+            return None
         retry_after = retry_after_seconds(response_or_exception) if isinstance(response_or_exception, requests.Response) else None
         if retry_after is not None:
             return min(retry_after, self._cap)

@@ -4,16 +4,28 @@ make before they start."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
-from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, FailureType, Status
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteConnectionStatus,
+    AirbyteErrorTraceMessage,
+    AirbyteMessage,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+    TraceType,
+    Type,
+)
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .check import diagnose
-from .config import PendoConfig, config_error
+from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
+from .streams.base import StreamStopped
 from .streams import (
     Accounts,
     Events,
@@ -45,6 +57,23 @@ def settings_of(config: Mapping[str, Any]) -> PendoConfig:
     return settings
 
 
+def sync_failed(errors: Mapping[str, AirbyteErrorTraceMessage]) -> AirbyteTracedException:
+    """The sync's last error, in place of the CDK's (always a config error, and quoting each
+    stream's internal message): each stream's own message, typed by whose fault they are."""
+    messages = [error.message if error.message.startswith(f"Stream '{name}'") else f"Stream '{name}': {error.message}" for name, error in errors.items()]
+    message = f"During the sync, the following streams did not sync successfully: {', '.join(errors)}. " + " ".join(messages)
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=_most_actionable({error.failure_type for error in errors.values()}))
+
+
+def _most_actionable(failure_types: set) -> FailureType:
+    """A config error needs the user whatever else failed; a retry cannot fix a connector's fault either."""
+    if FailureType.config_error in failure_types:
+        return FailureType.config_error
+    if failure_types - {FailureType.transient_error}:
+        return FailureType.system_error
+    return FailureType.transient_error
+
+
 class SourcePendo(AbstractSource):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         # The CDK's check() shows repr(message), quotes and all; users see this text as it is.
@@ -61,10 +90,17 @@ class SourcePendo(AbstractSource):
         return (False, problem.message) if problem else (True, None)
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        # The catalogue needs Pendo's metadata: a problem check finds is told as check tells it,
+        # before any stream is asked for its schema.
         problem = diagnose(settings_of(config))
-        if problem and problem.failure_type == FailureType.config_error:
-            raise config_error(problem.message)
-        return super().discover(logger, config)
+        if problem:
+            raise AirbyteTracedException(message=problem.message, internal_message=problem.message, failure_type=problem.failure_type)
+        try:
+            return super().discover(logger, config)
+        except StreamStopped as error:
+            # No stream runs in discover: what failed is reading the catalogue a schema is built from.
+            message = f"Could not build the schema of stream '{error.stream}' from Pendo's metadata catalogue: {error.reason}"
+            raise AirbyteTracedException(message=message, internal_message=message, failure_type=error.failure_type) from error
 
     def read(
         self,
@@ -80,7 +116,20 @@ class SourcePendo(AbstractSource):
                 f"The catalog names streams source-pendo does not have: {', '.join(unknown)}. Refresh the source schema in the"
                 f" connection's settings and deselect them (source-pendo has: {', '.join(sorted(known))})."
             )
-        yield from super().read(logger, config, catalog, state)
+        failed_streams = {}
+        try:
+            for message in super().read(logger, config, catalog, state):
+                if message.type == Type.TRACE and message.trace.type == TraceType.ERROR and message.trace.error.stream_descriptor:
+                    failed_streams[message.trace.error.stream_descriptor.name] = message.trace.error
+                yield message
+        except AirbyteTracedException as error:
+            if not failed_streams:
+                raise
+            raise sync_failed(failed_streams) from error
+
+    @staticmethod
+    def read_config(config_path: str) -> MutableMapping[str, Any]:
+        return read_config_file(config_path)
 
     def read_state(self, state_path: str) -> List[AirbyteStateMessage]:
         try:

@@ -1,3 +1,6 @@
+import socket
+import ssl
+
 import pytest
 import requests
 
@@ -6,11 +9,12 @@ from airbyte_cdk.models import FailureType
 from source_pendo.check import diagnose
 
 
+from .conftest import API_ROOT
+
+
 def check_connection(config):
     problem = diagnose(config)
     return (False, problem.message) if problem else (True, None)
-
-from .conftest import API_ROOT
 
 SCHEMA = API_ROOT + "metadata/schema/visitor"
 AGGREGATION = API_ROOT + "aggregation"
@@ -49,17 +53,122 @@ def test_key_of_another_region_without_suffix_explains_how_to_find_the_region(re
     assert not ok and "app.eu.pendo.io = EU" in message
 
 
-def test_unknown_app_ids(requests_mock, make_config):
+def test_unknown_app_ids_refused_by_pendo(requests_mock, make_config):
     requests_mock.get(SCHEMA, json={})
-    requests_mock.post(AGGREGATION, status_code=400, json={"message": "unknown app 42"})
+    requests_mock.post(AGGREGATION, status_code=400, json={"message": "unknown appId 42 for this subscription"})
     ok, message = check_connection(make_config(app_ids=[42]))
-    assert not ok and "[42]" in message and "unknown app 42" in message
+    assert not ok and message.startswith("Pendo refused the request (HTTP 400: unknown appId 42") and "Check 'App IDs'" in message
+    assert "Region" not in message
 
 
-def test_unreachable_host_is_not_a_config_problem(requests_mock, make_config):
-    requests_mock.get(SCHEMA, exc=requests.exceptions.ConnectionError("refused"))
+def aggregation_answers(rows_by_source, count=3):
+    """An aggregation endpoint answering each source's app-id query with its rows, and counts."""
+
+    def answer(request, context):
+        source = next(iter(request.json()["request"]["pipeline"][0]["source"]))
+        return {"results": rows_by_source[source]} if source in rows_by_source and "select" in request.json()["request"]["pipeline"][1] else {"results": [{"count": count}]}
+
+    return answer
+
+
+def test_app_ids_pendo_answers_with_no_rows_are_named_with_the_valid_ones(requests_mock, make_config):
+    requests_mock.get(SCHEMA, json={})
+    requests_mock.post(AGGREGATION, json=aggregation_answers({"pages": [{"appId": 7}, {"appId": 5}], "features": [{"appId": 5}, {"appId": None}]}, count=0))
+    ok, message = check_connection(make_config(app_ids=[5, 424242]))
+    assert not ok and "[424242]" in message and "[5, 7]" in message
+    queried = [r.json()["request"]["pipeline"] for r in requests_mock.request_history[1:3]]
+    assert [p[0]["source"] for p in queried] == [{"pages": {"appId": 'expandAppIds("*")'}}, {"features": {"appId": 'expandAppIds("*")'}}]
+    assert all(p[1] == {"select": {"appId": "appId"}} for p in queried)
+
+
+def test_app_ids_of_the_subscription_pass(requests_mock, make_config):
+    requests_mock.get(SCHEMA, json={})
+    requests_mock.post(AGGREGATION, json=aggregation_answers({"pages": [{"appId": 7}], "features": [{"appId": 5}]}))
+    assert check_connection(make_config(app_ids=[5, 7])) == (True, None)
+    assert len(requests_mock.request_history) == 4
+
+
+@pytest.mark.parametrize(
+    "pendo_says, hint",
+    [
+        ("bad pipeline: bad source: bad parameters for source type featureEvents: unexpected parameters", "refused a parameter"),
+        ("bad pipeline: bad filter: unexpected token '||'", "refused a filter"),
+    ],
+)
+def test_a_400_leads_with_pendos_words_and_a_hint_chosen_by_them(requests_mock, make_config, pendo_says, hint):
+    requests_mock.get(SCHEMA, json={})
+    requests_mock.post(AGGREGATION, status_code=400, json={"message": pendo_says})
+    ok, message = check_connection(make_config())
+    assert not ok and message.startswith(f"Pendo refused the request (HTTP 400: {pendo_says})") and hint in message
+    assert "Region" not in message and "App IDs" not in message
+
+
+OTHER_REGIONS = {"US": "https://app.pendo.io/api/v1/", "EU": "https://eu.test/api/v1/", "JP": "https://jp.test/api/v1/"}
+
+
+def regional_config(make_config, **overrides):
+    return make_config(base_url=None, **overrides)
+
+
+@pytest.mark.parametrize("status, pendo_says", [(400, "invalid subscription or key for this region"), (401, "invalid integration key"), (403, "forbidden")])
+def test_check_names_the_region_whose_host_accepts_the_key(requests_mock, make_config, status, pendo_says):
+    requests_mock.get(OTHER_REGIONS["US"] + "metadata/schema/visitor", status_code=status, json={"message": pendo_says})
+    requests_mock.get(OTHER_REGIONS["EU"] + "metadata/schema/visitor", json={})
+    requests_mock.get(OTHER_REGIONS["JP"] + "metadata/schema/visitor", status_code=401, json={"message": "invalid integration key"})
+    problem = diagnose(regional_config(make_config), OTHER_REGIONS)
+    assert "This key belongs to region EU: set 'Region' to EU." in problem.message and "integration key" in problem.message
+    assert problem.failure_type == FailureType.config_error
+    assert all(r.headers["x-pendo-integration-key"] == "unit-key" for r in requests_mock.request_history)
+
+
+def test_a_key_no_region_accepts_is_told_to_check_the_key(requests_mock, make_config):
+    requests_mock.get(OTHER_REGIONS["US"] + "metadata/schema/visitor", status_code=401, json={"message": "invalid integration key"})
+    requests_mock.get(OTHER_REGIONS["EU"] + "metadata/schema/visitor", exc=requests.exceptions.ConnectTimeout)
+    requests_mock.get(OTHER_REGIONS["JP"] + "metadata/schema/visitor", status_code=401, json={"message": "invalid integration key"})
+    problem = diagnose(regional_config(make_config), OTHER_REGIONS)
+    assert "Pendo rejected the integration key (HTTP 401)" in problem.message and "Integration Keys" in problem.message
+    assert problem.failure_type == FailureType.config_error
+
+
+def test_a_bare_400_is_not_called_a_region_problem_and_probes_nothing(requests_mock, make_config):
+    requests_mock.get(OTHER_REGIONS["US"] + "metadata/schema/visitor", status_code=400, json={"message": "request body is empty"})
+    problem = diagnose(regional_config(make_config), OTHER_REGIONS)
+    assert problem.message.startswith("Pendo refused the request (HTTP 400: request body is empty)") and "Region" not in problem.message
+    assert len(requests_mock.request_history) == 1
+
+
+def test_a_custom_base_url_is_never_swapped_for_pendos_hosts(requests_mock, make_config):
+    requests_mock.get(SCHEMA, status_code=401, json={"message": "invalid integration key"})
+    problem = diagnose(make_config(), OTHER_REGIONS)
+    assert "Integration Keys" in problem.message and [r.url for r in requests_mock.request_history] == [SCHEMA]
+
+
+def connection_error(cause: BaseException) -> requests.exceptions.ConnectionError:
+    error = requests.exceptions.SSLError("failed") if isinstance(cause, ssl.SSLError) else requests.exceptions.ConnectionError("failed")
+    error.__cause__ = cause
+    return error
+
+
+UNREACHABLE = {
+    "refused": (ConnectionRefusedError(111, "Connection refused"), "the connection was refused"),
+    "dns": (socket.gaierror(-2, "Name or service not known"), "could not be resolved (DNS"),
+    "tls": (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), "secure (TLS) connection failed"),
+}
+
+
+@pytest.mark.parametrize("cause, words", UNREACHABLE.values(), ids=UNREACHABLE.keys())
+def test_an_unreachable_base_url_is_the_users_to_fix(requests_mock, make_config, cause, words):
+    requests_mock.get(SCHEMA, exc=connection_error(cause))
     problem = diagnose(make_config())
-    assert "Could not connect to Pendo at pendo.test" in problem.message
+    assert problem.message.startswith("Could not connect to Pendo at pendo.test: ") and words in problem.message
+    assert "API base URL" in problem.message and problem.failure_type == FailureType.config_error
+
+
+@pytest.mark.parametrize("cause, words", UNREACHABLE.values(), ids=UNREACHABLE.keys())
+def test_pendos_own_host_unreachable_is_transient(requests_mock, make_config, cause, words):
+    requests_mock.get(OTHER_REGIONS["US"] + "metadata/schema/visitor", exc=connection_error(cause))
+    problem = diagnose(regional_config(make_config), OTHER_REGIONS)
+    assert problem.message.startswith("Could not connect to Pendo at app.pendo.io: ") and words in problem.message
     assert problem.failure_type == FailureType.transient_error
 
 

@@ -1,12 +1,16 @@
+import json
 import logging
 import random
+import socket
+import ssl
 
 import pytest
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_pendo.http import API_KEY_HEADER, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, retry_after_seconds
+from source_pendo.http import API_KEY_HEADER, MAX_UNREACHABLE_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, retry_after_seconds
 
 AGGREGATION = "https://app.pendo.io/api/v1/aggregation"
 PAGES = "https://app.pendo.io/api/v1/page"
@@ -31,25 +35,99 @@ def test_auth_sets_pendo_header_without_prefix():
     assert prepared.headers[API_KEY_HEADER] == "abc"
 
 
+def failure(handler, response_or_exception) -> AirbyteTracedException:
+    """The error a failing answer raises: ours, never handed to the CDK (which would log the request body and headers)."""
+    with pytest.raises(AirbyteTracedException) as raised:
+        handler.interpret_response(response_or_exception)
+    assert raised.value.internal_message == raised.value.message
+    return raised.value
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_rejected_key_is_a_config_error_that_says_how_to_fix(handler, status):
-    resolution = handler.interpret_response(response(status))
-    assert resolution.response_action == ResponseAction.FAIL
-    assert resolution.failure_type == FailureType.config_error
-    assert "Integration Keys" in resolution.error_message
-    assert "Allow Write Access" not in resolution.error_message
+    error = failure(handler, response(status))
+    assert error.failure_type == FailureType.config_error
+    assert "integration key" in error.message and "set 'Region' to EU" in error.message
+    assert "Allow Write Access" not in error.message
+
+
+def test_rejected_key_without_a_region_suffix_points_at_the_key_and_check(make_config):
+    error = failure(PendoErrorHandler(logging.getLogger("test"), make_config()), response(401))
+    assert "Integration Keys" in error.message and "'check' names the region" in error.message
 
 
 def test_rejected_key_on_aggregation_mentions_write_access(handler):
-    resolution = handler.interpret_response(response(403, AGGREGATION))
-    assert "Allow Write Access" in resolution.error_message
+    assert "Allow Write Access" in failure(handler, response(403, AGGREGATION)).message
 
 
-def test_bad_request_names_region_and_app_ids_and_pendos_reason(handler):
-    resolution = handler.interpret_response(response(400, AGGREGATION, b'{"message": "unknown app 42"}'))
-    assert resolution.failure_type == FailureType.config_error
-    assert "unknown app 42" in resolution.error_message
-    assert "set 'Region' to EU" in resolution.error_message and "App IDs" in resolution.error_message
+BAD_REQUESTS = {
+    "unknown app id": ("unknown appId 424242 for this subscription", "Check 'App IDs'"),
+    "refused parameter": ("bad pipeline: bad source: bad parameters for source type featureEvents: unexpected parameters", "refused a parameter"),
+    "refused filter": ("bad pipeline: bad filter: unexpected token", "refused a filter"),
+    "key of another region": ("invalid subscription or key for this region", "Set 'Region' to your subscription's region"),
+}
+
+
+@pytest.mark.parametrize("pendo_says, hint", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_bad_request_leads_with_pendos_words_and_a_hint_chosen_by_them(make_config, pendo_says, hint):
+    handler = PendoErrorHandler(logging.getLogger("test"), make_config())
+    error = failure(handler, response(400, AGGREGATION, json.dumps({"message": pendo_says}).encode()))
+    assert error.failure_type == FailureType.config_error
+    assert error.message.startswith(f"Pendo refused the request (HTTP 400: {pendo_says}). ") and hint in error.message
+    others = {other for _, other in BAD_REQUESTS.values()} - {hint}
+    assert not [other for other in others if other in error.message]
+
+
+def test_bad_request_of_a_key_with_another_regions_suffix_gives_the_region_after_pendos_words(handler):
+    error = failure(handler, response(400, PAGES, b'{"message": "no such thing"}'))
+    assert error.message.startswith("Pendo refused the request (HTTP 400: no such thing). ") and "set 'Region' to EU" in error.message
+
+
+def refused() -> requests.ConnectionError:
+    error = requests.ConnectionError("refused")
+    error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return error
+
+
+def test_a_refused_connection_is_retried_a_few_times_then_fails_naming_host_and_cause(handler, make_config):
+    for _ in range(MAX_UNREACHABLE_RETRIES):
+        assert handler.interpret_response(refused()).response_action == ResponseAction.RETRY
+    error = failure(handler, refused())
+    assert error.message == "Could not connect to Pendo at pendo.test: the connection was refused. Check 'API base URL'."
+    assert error.failure_type == FailureType.config_error
+    # The CDK's own short waits, logged with our message (a wait of ours would be logged as a rate limit).
+    assert PendoBackoffStrategy().backoff_time(refused(), 1) is None
+
+
+def test_a_failed_dns_lookup_is_retried_quickly_and_a_failed_tls_handshake_is_not(handler):
+    unresolved = requests.ConnectionError("dns")
+    unresolved.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert handler.interpret_response(unresolved).response_action == ResponseAction.RETRY
+    assert PendoBackoffStrategy().backoff_time(unresolved, 1) is None
+    handshake = requests.exceptions.SSLError("tls")
+    handshake.__cause__ = ssl.SSLError(1, "wrong version number")
+    assert "secure (TLS) connection failed" in failure(handler, handshake).message
+
+
+def test_an_answer_between_refusals_starts_the_count_again(handler):
+    for _ in range(MAX_UNREACHABLE_RETRIES):
+        handler.interpret_response(refused())
+    handler.interpret_response(response(200))
+    assert handler.interpret_response(refused()).response_action == ResponseAction.RETRY
+
+
+def test_pendos_own_host_refusing_is_transient(make_config):
+    handler = PendoErrorHandler(logging.getLogger("test"), make_config(base_url=None))
+    for _ in range(MAX_UNREACHABLE_RETRIES):
+        handler.interpret_response(refused())
+    error = failure(handler, refused())
+    assert error.failure_type == FailureType.transient_error and "app.pendo.io" in error.message
+
+
+def test_server_errors_name_the_host_and_pendos_words(handler):
+    resolution = handler.interpret_response(response(503, PAGES, b'{"message": "maintenance"}'))
+    assert resolution.failure_type == FailureType.transient_error
+    assert resolution.error_message == "Pendo at pendo.test answered HTTP 503 (maintenance)."
 
 
 def test_read_timeouts_shrink_pages_only_where_pages_can_shrink(make_config):
@@ -72,7 +150,7 @@ def test_server_errors_are_retried(handler, status):
 
 
 def test_422_fails_instead_of_retrying(handler):
-    assert handler.interpret_response(response(422, AGGREGATION)).response_action == ResponseAction.FAIL
+    assert failure(handler, response(422, AGGREGATION)).failure_type == FailureType.system_error
 
 
 def test_connection_errors_are_retried(handler):

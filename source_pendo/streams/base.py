@@ -14,11 +14,12 @@ from airbyte_cdk.sources.streams.call_rate import APIBudget
 from airbyte_cdk.sources.streams.http import HttpClient, HttpStream
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
-from ..http import PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
+from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
 from ..jsonstream import BrokenResponse
 from ..records import ObjectShaper
 
@@ -112,12 +113,8 @@ class PendoStream(HttpStream, ABC):
                 failures = 1 if emitted else failures + 1
                 timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
                 if failures > MAX_RETRIES_WITHOUT_PROGRESS:
-                    raise AirbyteTracedException(
-                        message=f"Stream '{self.name}' stopped {self.position()}: Pendo's answers kept failing ({_reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'.",
-                        internal_message=str(error),
-                        failure_type=FailureType.transient_error,
-                        exception=error,
-                    ) from error
+                    kept_failing = f"Pendo's answers kept failing ({_reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
+                    raise self.stopped(AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)) from error
                 if timed_out and not emitted:
                     self.shrink_page()
                 wait = self._backoff.backoff_time(None, failures)
@@ -126,17 +123,34 @@ class PendoStream(HttpStream, ABC):
             except AirbyteTracedException as error:
                 raise self.stopped(error) from error
 
-    def stopped(self, error: AirbyteTracedException) -> AirbyteTracedException:
-        """The error as the user sees it: which stream, and where it stopped."""
-        prefix = f"Stream '{self.name}' stopped"
-        if error.message and error.message.startswith(prefix):
-            return error
-        return AirbyteTracedException(
-            message=f"{prefix} {self.position()}: {error.message or error.internal_message}",
-            internal_message=error.internal_message,
-            failure_type=error.failure_type,
-            exception=error,
-        )
+    def stopped(self, error: AirbyteTracedException) -> "StreamStopped":
+        """The error as the user sees it: which stream, where it stopped, and why. An error of a
+        stream this one reads from (the metadata catalogue of accounts) is told as this stream's."""
+        if isinstance(error, StreamStopped):
+            if error.stream == self.name:
+                return error
+            reason = error.reason
+        else:
+            reason = user_reason(error)
+        return StreamStopped(self.name, self.position(), reason, error.failure_type, error)
+
+
+class StreamStopped(AirbyteTracedException):
+    """A stream's final error; `reason` is the cause without the stream's name."""
+
+    def __init__(self, stream: str, position: str, reason: str, failure_type: FailureType, cause: BaseException):
+        message = f"Stream '{stream}' stopped {position}: {reason}"
+        super().__init__(message=message, internal_message=message, failure_type=failure_type, exception=cause)
+        self.stream = stream
+        self.reason = reason
+
+
+def user_reason(error: AirbyteTracedException) -> str:
+    """The cause in the user's words. The CDK's "Exhausted available request attempts" sends the user
+    to logs: say instead what kept failing."""
+    if isinstance(error.__context__, BaseBackoffException):
+        return f"{error.__context__} It kept failing after {MAX_RETRIES} retries: try again later."
+    return error.message or error.internal_message or "an unknown error"
 
 
 class HandBack(ErrorHandler):

@@ -16,6 +16,7 @@ import requests
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin
 from airbyte_cdk.sources.streams.call_rate import APIBudget
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .. import aggregation, windows
 from ..config import PendoConfig
@@ -213,7 +214,10 @@ class MetadataEntityStream(AggregationEntityStream):
         self._catalogue: MetadataCatalogueStream = self.catalogue_stream(config, budget)
 
     def get_json_schema(self) -> Mapping[str, Any]:
-        return self.schema
+        try:
+            return self.schema
+        except AirbyteTracedException as error:
+            raise self.stopped(error) from error
 
     @cached_property
     def schema(self) -> Mapping[str, Any]:
