@@ -81,7 +81,7 @@ def test_check_names_app_ids_the_subscription_does_not_show(cli, simulator, conf
 def test_a_400_on_read_leads_with_pendos_words_and_shows_no_body_or_headers(cli, config):
     messages = cli("read", {**config, "app_ids": [424242]}, full_catalog(("pages",)))
     [stream_error, sync_error] = errors_of(messages)
-    assert stream_error["message"].startswith("Stream 'pages' stopped at the start")
+    assert stream_error["message"].startswith("Stream 'pages' stopped reading every object, at the start")
     assert "Pendo refused the request (HTTP 400: unknown appId 424242 for this subscription). Check 'App IDs'" in stream_error["message"]
     assert "Region" not in stream_error["message"]
     assert stream_error["failure_type"] == sync_error["failure_type"] == "config_error"
