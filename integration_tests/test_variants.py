@@ -4,12 +4,13 @@ the default page size and with pages of a few rows, and an incremental read afte
 row of every stream arrives exactly once, no stream fails, every record fits its declared schema and
 no primary-key column is null."""
 
+import logging
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Dict, List
 
 import pytest
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import Status, SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import discover
 from jsonschema import Draft7Validator
 
@@ -172,3 +173,35 @@ def test_an_incremental_read_after_late_data_loses_nothing(variant_sim):
         assert Counter(tuple(r.get(snake_case(c)) for c in columns) for r in merged.values()) == Counter(
             tuple(as_record_value(c, row.get(c)) for c in columns) for row in rows
         ), stream
+
+
+@pytest.mark.parametrize("variants", [["object_event_params"], ["all"]])
+def test_check_and_the_logs_say_which_query_form_feature_and_track_events_take(variants, monkeypatch):
+    with PendoSimulator(seed=11, accounts=10, visitors=15, objects_per_app=2, variants=variants) as sim:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: sim.clock_ms)
+        cfg = variant_config(sim, SMALL_PAGE)
+        status = SourcePendo().check(logging.getLogger("airbyte"), cfg)
+        assert status.status == Status.SUCCEEDED
+        assert f"featureEvents: one query per feature and window, for {len(sim.dataset.features)} features (Pendo refused 'appId'" in status.message
+        assert f"trackEvents: one query per track type and window, for {len(sim.dataset.track_types)} track types" in status.message
+        output = run_read(cfg, ["feature_events"])
+        assert output.is_in_logs("Stream 'feature_events': featureEvents: one query per feature and window")
+
+
+def test_check_says_feature_and_track_events_take_one_query_where_pendo_accepts_app_ids():
+    with PendoSimulator(seed=11, accounts=10, visitors=15, objects_per_app=2) as sim:
+        status = SourcePendo().check(logging.getLogger("airbyte"), variant_config(sim, SMALL_PAGE))
+        assert status.status == Status.SUCCEEDED and "featureEvents: one query per window for every feature (Pendo accepts 'appId')." in status.message
+
+
+def test_a_key_of_another_region_answered_401_is_told_as_a_key_problem():
+    with PendoSimulator(seed=11, accounts=10, visitors=15, objects_per_app=2, variants=["wrong_region_401"]) as sim:
+        status = SourcePendo().check(logging.getLogger("airbyte"), {**variant_config(sim, SMALL_PAGE), "api_key": sim.eu_key})
+        assert status.status == Status.FAILED and "HTTP 401" in status.message and "set 'Region' to EU" in status.message
+
+
+def test_app_ids_pendo_silently_ignores_still_fail_check_with_the_valid_ids():
+    with PendoSimulator(seed=11, accounts=10, visitors=15, objects_per_app=2, variants=["unknown_app_ignored"]) as sim:
+        status = SourcePendo().check(logging.getLogger("airbyte"), {**variant_config(sim, SMALL_PAGE), "app_ids": [424242]})
+        assert status.status == Status.FAILED and "424242" in status.message
+        assert all(str(app["id"]) in status.message for app in sim.dataset.apps)

@@ -26,6 +26,8 @@ from .check import diagnose
 from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
 from .streams.base import StreamStopped
+from .streams.events import ObjectEventStream
+from .streams.query_form import find_query_form
 from .streams import (
     Accounts,
     Events,
@@ -79,8 +81,21 @@ class SourcePendo(AbstractSource):
         # The CDK's check() shows repr(message), quotes and all; users see this text as it is.
         succeeded, message = self.check_connection(logger, config)
         if succeeded:
-            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=self.event_query_forms(logger, config))
         return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
+
+    def event_query_forms(self, logger: logging.Logger, config: Mapping[str, Any]) -> str:
+        """Which query form featureEvents and trackEvents take on this Pendo (told by check, and logged)."""
+        forms = []
+        for stream in self.streams(config):
+            if isinstance(stream, ObjectEventStream):
+                try:
+                    forms.append(find_query_form(stream).describe(stream))
+                except AirbyteTracedException as error:
+                    forms.append(f"{stream.source_name}: not found out ({error.message}); each sync probes again.")
+        for form in forms:
+            logger.info(form)
+        return " ".join(forms)
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[Any]]:
         try:
