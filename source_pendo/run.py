@@ -4,6 +4,7 @@ from typing import List, Optional
 from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
 
 from .config import PendoConfig
+from .config_migration import MigrateStartDate
 from .source import SourcePendo
 
 
@@ -17,9 +18,12 @@ class PendoEntrypoint(AirbyteEntrypoint):
 
 
 def run(args: Optional[List[str]] = None) -> None:
-    """The CDK's `launch`, with PendoEntrypoint."""
-    entrypoint = PendoEntrypoint(SourcePendo())
-    parsed_args = entrypoint.parse_args(sys.argv[1:] if args is None else args)
+    """The CDK's `launch`, with PendoEntrypoint, after upgrading an older saved configuration."""
+    args = sys.argv[1:] if args is None else args
+    source = SourcePendo()
+    MigrateStartDate.migrate(args, source)
+    entrypoint = PendoEntrypoint(source)
+    parsed_args = entrypoint.parse_args(args)
     with PRINT_BUFFER:
         for message in entrypoint.run(parsed_args):
             print(f"{message}\n", end="")
