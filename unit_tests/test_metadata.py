@@ -9,7 +9,6 @@ import re
 import shlex
 import tomllib
 import uuid
-from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 from urllib.parse import urlparse
@@ -30,43 +29,13 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 OFFICIAL_DEFINITION_ID = "b1ccb590-e84f-46c0-83a0-2048ccfffdae"
 # The streams of the manifest connector 0.2.x that 1.0.0 replaces (docs/pendo-migrations.md).
 STREAMS_OF_0_2 = ["Page", "Feature", "Report", "Guide", "Account Metadata", "Visitor Metadata"]
-models = pytest.importorskip(
+pytest.importorskip(
     "airbyte_connector_models.metadata.v0", reason="airbyte-connector-models (dev group) supports Python < 3.13 only"
 )
-
-
-def _without_nested_ids(node: Any, is_root: bool = True) -> Any:
-    # The bundled schema keeps the $id of each file it was assembled from, but its $refs are
-    # pointers into the whole bundle ("#/properties/data/..."): with the nested $ids in place a
-    # validator would resolve them inside the sub-file and find nothing.
-    if isinstance(node, dict):
-        return {key: _without_nested_ids(value, False) for key, value in node.items() if is_root or key != "$id"}
-    if isinstance(node, list):
-        return [_without_nested_ids(item, False) for item in node]
-    return node
-
-
-def airbyte_metadata_schema() -> Dict[str, Any]:
-    """Airbyte's ConnectorMetadataDefinitionV0 as the airbyte-connector-models package ships it."""
-    text = (resources.files(models) / "ConnectorMetadataDefinitionV0.json").read_text()
-    return _without_nested_ids(json.loads(text))
-
+from scripts.qa_checks import airbyte_metadata_schema, metadata_schema_errors  # noqa: E402
 
 METADATA_SCHEMA = airbyte_metadata_schema()
-
-
-def schema_errors(document: Any) -> List[str]:
-    """Every schema violation, as 'path: message', plus a definitionId that is no UUID
-    (draft 7 has no 'uuid' format to check)."""
-    validator = jsonschema.Draft7Validator(METADATA_SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
-    errors = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(document)]
-    definition_id = (document.get("data") or {}).get("definitionId") if isinstance(document, dict) else None
-    if isinstance(definition_id, str):
-        try:
-            uuid.UUID(definition_id)
-        except ValueError:
-            errors.append(f"data/definitionId: {definition_id!r} is not a UUID")
-    return errors
+schema_errors = metadata_schema_errors
 
 
 def dockerfile_instructions(text: str) -> List[Tuple[str, str]]:
