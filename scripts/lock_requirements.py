@@ -1,10 +1,11 @@
 """Prints poetry.lock as a pip requirements file: every locked package of the given groups, pinned
 to its locked version, with its environment marker and the hashes of its files.
 
-    python scripts/lock_requirements.py [--groups main,dev] [--lock poetry.lock]
+    python scripts/lock_requirements.py [--groups main,dev] [--lock poetry.lock] [--constraints]
 
 `pip install --require-hashes --no-deps -r <that file>` then installs exactly the lock, without
-poetry (its export plugin is not part of poetry). Standard library only: it runs in the image's
+poetry (its export plugin is not part of poetry). With --constraints, no hashes: a constraints
+file (`pip install -c`) that holds a resolving install to the locked versions. Standard library only: it runs in the image's
 bare Python before anything is installed.
 """
 
@@ -27,7 +28,7 @@ def group_marker(package: Dict[str, Any], group: str) -> Optional[str]:
     return markers or ""
 
 
-def requirement_lines(lock: Dict[str, Any], groups: Iterable[str]) -> List[str]:
+def requirement_lines(lock: Dict[str, Any], groups: Iterable[str], with_hashes: bool = True) -> List[str]:
     lines = []
     for package in sorted(lock["package"], key=lambda p: (p["name"], p["version"])):
         markers = [m for m in (group_marker(package, group) for group in groups) if m is not None]
@@ -37,7 +38,7 @@ def requirement_lines(lock: Dict[str, Any], groups: Iterable[str]) -> List[str]:
         if "" not in markers:
             # In more than one group: wanted when any of the groups wants it.
             requirement += " ; " + " or ".join(f"({marker})" for marker in dict.fromkeys(markers))
-        hashes = [f"--hash={entry['hash']}" for entry in package.get("files", [])]
+        hashes = [f"--hash={entry['hash']}" for entry in package.get("files", [])] if with_hashes else []
         lines.append(" \\\n    ".join([requirement, *hashes]))
     return lines
 
@@ -46,10 +47,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", default="main", help="comma-separated poetry groups (default: main)")
     parser.add_argument("--lock", type=Path, default=Path(__file__).resolve().parents[1] / "poetry.lock")
+    parser.add_argument("--constraints", action="store_true", help="pins without hashes, for pip's -c")
     args = parser.parse_args(argv)
     with open(args.lock, "rb") as handle:
         lock = tomllib.load(handle)
-    print("\n".join(requirement_lines(lock, args.groups.split(","))))
+    print("\n".join(requirement_lines(lock, args.groups.split(","), with_hashes=not args.constraints)))
     return 0
 
 
