@@ -76,7 +76,7 @@ trap 'exit 143' TERM
 # --- steps -------------------------------------------------------------------------
 
 setup_venv() {
-  # Creates or updates .venv from pyproject.toml and puts it on PATH (scripts/test.sh reuses it).
+  # Creates or updates .venv from poetry.lock and puts it on PATH (scripts/test.sh reuses it).
   # shellcheck source=../scripts/setup_env.sh
   source "$ROOT/scripts/setup_env.sh"
   cd "$ROOT"

@@ -2,7 +2,8 @@
 # Installs everything into .venv (first run), starts the bundled Pendo simulator on 127.0.0.1 and
 # runs source-pendo's check, discover and a read of every stream against it.
 set -euo pipefail
-source "$(dirname "$0")/setup_env.sh"
+cd "$(dirname "$0")/.."
+source scripts/setup_env.sh
 WORKDIR=$(mktemp -d)
 # Port 0: the simulator picks a free port and prints its URL and key on its first line.
 python -u -m integration_tests.pendo_simulator --port 0 > "$WORKDIR/simulator.log" 2>&1 &

@@ -1,13 +1,15 @@
-# Sourced by the other scripts: a virtualenv in .venv with source-pendo and its test tools installed.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+# Sourced (`source scripts/setup_env.sh`): installs .venv from poetry.lock on first use (see
+# install_env.sh) and puts .venv/bin on PATH. The caller's shell options and working directory
+# stay as they were; the install runs in its own bash.
+_source_pendo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if bash "$_source_pendo_root/scripts/install_env.sh"; then
+  case ":$PATH:" in
+    *":$_source_pendo_root/.venv/bin:"*) ;;
+    *) export PATH="$_source_pendo_root/.venv/bin:$PATH" ;;
+  esac
+  unset _source_pendo_root
+else
+  echo "setup_env: installing .venv failed (see above)" >&2
+  unset _source_pendo_root
+  false
 fi
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
-  touch .venv/.installed
-fi
-export PATH="$PWD/.venv/bin:$PATH"

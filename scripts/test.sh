@@ -2,5 +2,6 @@
 # Installs everything into .venv (first run) and runs every test: unit, simulator, integration and
 # Airbyte's standard tests against the bundled Pendo simulator.
 set -euo pipefail
-source "$(dirname "$0")/setup_env.sh"
+cd "$(dirname "$0")/.."
+source scripts/setup_env.sh
 python -m pytest -q "$@"

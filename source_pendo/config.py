@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, MutableMapping, Optional, Tuple, Union
 
 import pendulum
@@ -26,6 +26,8 @@ ALL_APPS = 'expandAppIds("*")'
 # The same rule as the spec's `pattern` for start_date (the CDK does not check `format`).
 START_DATE_FORMAT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
 EARLIEST_START = datetime(2010, 1, 1, tzinfo=timezone.utc)
+# A start date left empty: this many days back (spec.yaml's start_date says so).
+DEFAULT_START_DAYS = 30
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]+$")
 KEY_HELP = "Create one in Pendo under Settings > Integrations > Integration Keys and paste it in 'Integration key'."
 MAX_LOOKBACK_DAYS = 180
@@ -149,7 +151,7 @@ def _api_root(base_url: Optional[str], region: str) -> str:
 
 def _start_date(value: Any) -> datetime:
     if not value:
-        raise config_error("Start date is missing. Give a UTC date such as 2025-01-01.")
+        return default_start_date(datetime.now(timezone.utc))
     text = str(value).strip()
     try:
         parsed = pendulum.parse(text, tz="UTC") if START_DATE_FORMAT.match(text) else None
@@ -163,6 +165,13 @@ def _start_date(value: Any) -> datetime:
     if start > datetime.now(timezone.utc):
         raise config_error(f"Start date {value} is in the future. Give a date in the past, e.g. the day your Pendo subscription began.")
     return start
+
+
+def default_start_date(now: datetime) -> datetime:
+    """Without a start date (as in every 0.2.x configuration): midnight UTC DEFAULT_START_DAYS
+    before `now`, so that a first sync of event data stays bounded."""
+    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=DEFAULT_START_DAYS)
 
 
 def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> str:

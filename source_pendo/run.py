@@ -6,6 +6,7 @@ from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
 from airbyte_cdk.logger import AirbyteLogFormatter
 
 from .config import PendoConfig
+from .config_migration import MigrateStartDate
 from .source import SourcePendo
 
 
@@ -36,10 +37,13 @@ def hide_tracebacks_from_log_messages() -> None:
 
 
 def run(args: Optional[List[str]] = None) -> None:
-    """The CDK's `launch`, with PendoEntrypoint."""
-    entrypoint = PendoEntrypoint(SourcePendo())
+    """The CDK's `launch`, with PendoEntrypoint, after upgrading an older saved configuration."""
+    args = sys.argv[1:] if args is None else args
+    source = SourcePendo()
+    MigrateStartDate.migrate(args, source)
+    entrypoint = PendoEntrypoint(source)
     hide_tracebacks_from_log_messages()
-    parsed_args = entrypoint.parse_args(sys.argv[1:] if args is None else args)
+    parsed_args = entrypoint.parse_args(args)
     with PRINT_BUFFER:
         for message in entrypoint.run(parsed_args):
             print(f"{message}\n", end="")

@@ -1,8 +1,12 @@
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
 import pytest
+import yaml
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_pendo.config import ALL_APPS, PendoConfig
+from source_pendo.config import ALL_APPS, DEFAULT_START_DAYS, PendoConfig, default_start_date
 
 GOOD = {"api_key": "k", "start_date": "2025-01-01"}
 
@@ -127,3 +131,24 @@ def test_request_rate_bounds():
     assert yaml_spec()["properties"]["requests_per_second"]["maximum"] == config.MAX_REQUESTS_PER_SECOND
     assert PendoConfig.from_mapping(GOOD).requests_per_second == 20
     assert "at most 1000" in config_error_for(requests_per_second=5000)
+
+
+@pytest.mark.parametrize("missing", [{}, {"start_date": ""}, {"start_date": None}])
+def test_start_date_is_optional_and_defaults_to_30_days_back_at_midnight(missing):
+    before = datetime.now(timezone.utc)
+    config = PendoConfig.from_mapping({"api_key": "k", **missing})
+    after = datetime.now(timezone.utc)
+    assert config.start_date in {default_start_date(before), default_start_date(after)}
+    assert (config.start_date.hour, config.start_date.minute, config.start_date.second) == (0, 0, 0)
+
+
+def test_default_start_date_is_midnight_utc_the_documented_days_back():
+    now = datetime(2026, 12, 4, 18, 30, tzinfo=timezone(timedelta(hours=-5)))  # 23:30 UTC
+    assert default_start_date(now) == datetime(2026, 11, 4, tzinfo=timezone.utc)
+    assert DEFAULT_START_DAYS == 30
+
+
+def test_spec_makes_start_date_optional_and_tells_its_default():
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "source_pendo" / "spec.yaml").read_text())["connectionSpecification"]
+    assert spec["required"] == ["api_key"]
+    assert f"{DEFAULT_START_DAYS} days before" in spec["properties"]["start_date"]["description"]

@@ -26,135 +26,16 @@ STREAM_CONFIG = {"api_key": "k", "start_date": "2025-01-01"}
 BASE_IMAGE_PREFIX = "docker.io/airbyte/python-connector-base:"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
-# The part of Airbyte's ConnectorMetadataDefinitionV0 this file can meet: every key
-# `data` may hold (anything else is rejected there), with the constraints of the keys
-# used here. Key names and enums as in the definition; nested shapes written out only
-# where this connector fills them in.
-_REGISTRY_OVERRIDE = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["enabled"],
-    "properties": {
-        "enabled": {"type": "boolean"},
-        "name": {"type": "string"},
-        "dockerRepository": {"type": "string"},
-        "dockerImageTag": {"type": "string"},
-        "supportsDbt": {"type": "boolean"},
-        "supportsNormalization": {"type": "boolean"},
-        "license": {"type": "string"},
-        "documentationUrl": {"type": "string"},
-        "connectorSubtype": {"type": "string"},
-        "allowedHosts": {"type": "object"},
-        "normalizationConfig": {"type": "object"},
-        "suggestedStreams": {"type": "object"},
-        "resourceRequirements": {"type": "object"},
-    },
-}
-_STRING_LIST = {"type": "array", "items": {"type": "string"}}
-DATA_REQUIRED = [
-    "name",
-    "definitionId",
-    "connectorType",
-    "dockerRepository",
-    "dockerImageTag",
-    "license",
-    "documentationUrl",
-    "githubIssueLabel",
-    "connectorSubtype",
-    "releaseStage",
-]
-DATA_PROPERTIES: Dict[str, Any] = {
-    "name": {"type": "string", "minLength": 1},
-    "icon": {"type": "string"},
-    "definitionId": {"type": "string"},
-    "connectorBuildOptions": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"baseImage": {"type": "string"}},
-    },
-    "connectorTestSuitesOptions": {"type": "array"},
-    "connectorType": {"enum": ["destination", "source"]},
-    "dockerRepository": {"type": "string", "minLength": 1},
-    "dockerImageTag": {"type": "string", "minLength": 1},
-    "supportsDbt": {"type": "boolean"},
-    "supportsNormalization": {"type": "boolean"},
-    "license": {"type": "string", "minLength": 1},
-    "documentationUrl": {"type": "string"},
-    "githubIssueLabel": {"type": "string", "minLength": 1},
-    "maxSecondsBetweenMessages": {"type": "integer"},
-    "releaseDate": {"type": "string"},
-    "protocolVersion": {"type": "string"},
-    "erdUrl": {"type": "string"},
-    "connectorSubtype": {
-        "enum": ["api", "database", "datalake", "file", "custom", "message_queue", "unknown", "vectorstore"]
-    },
-    "releaseStage": {"enum": ["alpha", "beta", "generally_available", "custom"]},
-    "supportLevel": {"enum": ["community", "certified", "archived"]},
-    "tags": _STRING_LIST,
-    "registryOverrides": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"oss": _REGISTRY_OVERRIDE, "cloud": _REGISTRY_OVERRIDE},
-    },
-    "allowedHosts": {"type": "object", "properties": {"hosts": _STRING_LIST}},
-    "releases": {"type": "object"},
-    "normalizationConfig": {"type": "object"},
-    "suggestedStreams": {"type": "object", "properties": {"streams": _STRING_LIST}},
-    "resourceRequirements": {"type": "object"},
-    "ab_internal": {
-        "type": "object",
-        "properties": {
-            "sl": {"enum": [0, 100, 200, 300]},
-            "ql": {"enum": [0, 100, 200, 300, 400, 500, 600]},
-            "isEnterprise": {"type": "boolean"},
-            "requireVersionIncrementsInPullRequests": {"type": "boolean"},
-        },
-    },
-    "remoteRegistries": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "pypi": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["enabled", "packageName"],
-                "properties": {"enabled": {"type": "boolean"}, "packageName": {"type": "string"}},
-            }
-        },
-    },
-    "supportsRefreshes": {"type": "boolean"},
-    "generated": {"type": "object"},
-    "supportsFileTransfer": {"type": "boolean"},
-    "supportsDataActivation": {"type": "boolean"},
-    "connectorIPCOptions": {"type": "object"},
-}
-METADATA_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["metadataSpecVersion", "data"],
-    "properties": {
-        "metadataSpecVersion": {"type": "string"},
-        "data": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": DATA_REQUIRED,
-            "properties": DATA_PROPERTIES,
-        },
-    },
-}
+OFFICIAL_DEFINITION_ID = "b1ccb590-e84f-46c0-83a0-2048ccfffdae"
+# The streams of the manifest connector 0.2.x that 1.0.0 replaces (docs/pendo-migrations.md).
+STREAMS_OF_0_2 = ["Page", "Feature", "Report", "Guide", "Account Metadata", "Visitor Metadata"]
+pytest.importorskip(
+    "airbyte_connector_models.metadata.v0", reason="airbyte-connector-models (dev group) supports Python < 3.13 only"
+)
+from scripts.qa_checks import airbyte_metadata_schema, metadata_schema_errors  # noqa: E402
 
-
-def schema_errors(document: Any) -> List[str]:
-    """Every schema violation, as 'path: message', plus a definitionId that is no UUID."""
-    validator = jsonschema.Draft7Validator(METADATA_SCHEMA)
-    errors = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(document)]
-    definition_id = (document.get("data") or {}).get("definitionId") if isinstance(document, dict) else None
-    if isinstance(definition_id, str):
-        try:
-            uuid.UUID(definition_id)
-        except ValueError:
-            errors.append(f"data/definitionId: {definition_id!r} is not a UUID")
-    return errors
+METADATA_SCHEMA = airbyte_metadata_schema()
+schema_errors = metadata_schema_errors
 
 
 def dockerfile_instructions(text: str) -> List[Tuple[str, str]]:
@@ -236,15 +117,11 @@ def test_metadata_is_valid_against_the_schema(metadata):
     assert metadata["metadataSpecVersion"] == "1.0"
 
 
-def test_required_data_keys_are_present_and_filled(data):
-    missing = [key for key in DATA_REQUIRED if key not in data]
-    assert missing == []
-    empty = [key for key in DATA_REQUIRED if not isinstance(data[key], str) or not data[key].strip()]
+def test_required_data_keys_are_filled(data):
+    required = METADATA_SCHEMA["properties"]["data"]["required"]
+    assert "definitionId" in required
+    empty = [key for key in required if not isinstance(data.get(key), str) or not data[key].strip()]
     assert empty == []
-
-
-def test_no_data_keys_beyond_the_schema(data):
-    assert sorted(set(data) - set(DATA_PROPERTIES)) == []
 
 
 @pytest.mark.parametrize(
@@ -257,10 +134,16 @@ def test_no_data_keys_beyond_the_schema(data):
         (lambda d: d["data"].update(connectorSubtype="http"), "data/connectorSubtype: 'http' is not one of"),
         (lambda d: d["data"].update(definitionId="pendo"), "data/definitionId: 'pendo' is not a UUID"),
         (lambda d: d["data"]["remoteRegistries"]["pypi"].pop("packageName"), "'packageName' is a required property"),
-        (lambda d: d["data"]["registryOverrides"]["cloud"].pop("enabled"), "'enabled' is a required property"),
+        (lambda d: d["data"]["registryOverrides"]["cloud"].pop("enabled"), "data/registryOverrides: {'cloud': {}"),
         (lambda d: d["data"]["registryOverrides"].update(enterprise={"enabled": True}), "data/registryOverrides"),
         (lambda d: d["data"]["ab_internal"].update(sl=150), "data/ab_internal/sl: 150 is not one of"),
         (lambda d: d["data"]["allowedHosts"].update(hosts="app.pendo.io"), "data/allowedHosts/hosts: 'app.pendo.io' is not of type 'array'"),
+        (lambda d: d["data"]["releases"]["breakingChanges"]["1.0.0"].pop("upgradeDeadline"), "'upgradeDeadline' is a required property"),
+        (lambda d: d["data"]["releases"]["breakingChanges"]["1.0.0"].update(upgradeDeadline="soon"), "'soon' is not a 'date'"),
+        (lambda d: d["data"]["releases"]["breakingChanges"].update({"v2": {}}), "data/releases/breakingChanges: 'v2' does not match any of the regexes"),
+        (lambda d: d["data"]["releases"]["breakingChanges"]["1.0.0"]["scopedImpact"][0].update(scopeType="table"), "scopedImpact/0"),
+        (lambda d: d["data"]["externalDocumentationUrls"][0].update(type="manual"), "data/externalDocumentationUrls/0/type: 'manual' is not one of"),
+        (lambda d: d["data"]["connectorTestSuitesOptions"].append({"suite": "e2eTests"}), "data/connectorTestSuitesOptions/3/suite"),
     ],
     ids=[
         "old-registries-key",
@@ -274,6 +157,12 @@ def test_no_data_keys_beyond_the_schema(data):
         "unknown-registry",
         "bad-sl",
         "hosts-not-a-list",
+        "breaking-change-without-deadline",
+        "deadline-not-a-date",
+        "breaking-change-not-a-version",
+        "scope-not-a-stream",
+        "unknown-documentation-url-type",
+        "unknown-test-suite",
     ],
 )
 def test_schema_check_rejects_broken_metadata(metadata, mutate, expected):
@@ -299,7 +188,9 @@ def test_identity_fields(data):
     assert data["ab_internal"] == {"sl": 100, "ql": 100}
 
 
-def test_definition_id_is_a_canonical_uuid(data):
+def test_identity_is_the_official_connectors(data):
+    # The next major version of Airbyte's own source-pendo: same definition, same image name.
+    assert data["definitionId"] == OFFICIAL_DEFINITION_ID
     assert str(uuid.UUID(data["definitionId"])) == data["definitionId"]
 
 
@@ -311,14 +202,17 @@ def test_documentation_url(data):
 
 def test_registries(data, pyproject):
     assert data["registryOverrides"] == {"cloud": {"enabled": True}, "oss": {"enabled": True}}
-    assert data["remoteRegistries"]["pypi"] == {"enabled": False, "packageName": "airbyte-" + pyproject["project"]["name"]}
+    assert data["remoteRegistries"]["pypi"] == {"enabled": True, "packageName": pyproject["tool"]["poetry"]["name"]}
+    assert pyproject["tool"]["poetry"]["name"] == "airbyte-source-pendo"
+    assert pyproject["tool"]["poetry"]["scripts"] == {"source-pendo": "source_pendo.run:run"}
 
 
 # --- in step with the Dockerfile and pyproject.toml ---------------------------------
 
 
 def test_versions_agree(data, pyproject, labels):
-    assert data["dockerImageTag"] == pyproject["project"]["version"] == labels["io.airbyte.version"]
+    assert data["dockerImageTag"] == pyproject["tool"]["poetry"]["version"] == labels["io.airbyte.version"]
+    assert data["dockerImageTag"] == "1.0.0"
     assert re.fullmatch(r"\d+\.\d+\.\d+", data["dockerImageTag"])
 
 
@@ -354,18 +248,22 @@ def test_dockerfile_copies_only_existing_paths(dockerfile):
         if keyword == "COPY":
             tokens = [token for token in arguments.split() if not token.startswith("--")]
             sources.extend(tokens[:-1])
-    assert set(sources) == {"pyproject.toml", "README.md", "main.py", "source_pendo"}
+    assert set(sources) == {"poetry.lock", "scripts/lock_requirements.py", "pyproject.toml", "README.md", "main.py", "source_pendo"}
     assert [source for source in sources if not (ROOT / source).exists()] == []
 
 
 # --- in step with the connector's code ----------------------------------------------
 
 
-def test_allowed_hosts_are_the_region_hosts(data):
+def test_allowed_hosts_are_the_region_hosts_and_the_base_url_override(data):
     hosts = data["allowedHosts"]["hosts"]
     assert len(hosts) == len(set(hosts))
     region_hosts = {urlparse(root).hostname for root in REGION_API_ROOTS.values()}
-    assert set(hosts) == region_hosts
+    placeholders = {host for host in hosts if host.startswith("${")}
+    assert placeholders == {"${base_url}"}
+    spec = yaml.safe_load((ROOT / "source_pendo" / "spec.yaml").read_text())
+    assert "base_url" in spec["connectionSpecification"]["properties"]
+    assert set(hosts) - placeholders == region_hosts
     assert region_hosts == {"app.pendo.io", "us1.app.pendo.io", "app.eu.pendo.io", "app.jpn.pendo.io", "app.au.pendo.io"}
 
 
@@ -373,3 +271,28 @@ def test_suggested_streams_are_real_streams(data, stream_names):
     suggested = data["suggestedStreams"]["streams"]
     assert suggested == ["accounts", "visitors", "pages", "features", "guides"]
     assert [name for name in suggested if name not in stream_names] == []
+
+
+# --- the upgrade from 0.2.x ----------------------------------------------------------
+
+
+def test_breaking_change_of_this_major_version(data):
+    major = data["dockerImageTag"]
+    assert major.endswith(".0.0")
+    change = data["releases"]["breakingChanges"][major]
+    assert change["upgradeDeadline"] > "2026-12-04"
+    [scope] = change["scopedImpact"]
+    assert scope == {"scopeType": "stream", "impactedScopes": STREAMS_OF_0_2}
+    assert "migration guide" in change["message"]
+    for old in STREAMS_OF_0_2:
+        assert old in change["message"]
+
+
+def test_migration_guide_covers_every_old_stream(data, stream_names):
+    guide = (ROOT / "docs" / "pendo-migrations.md").read_text()
+    assert data["releases"]["migrationDocumentationUrl"] == data["documentationUrl"] + "-migrations"
+    assert "## Upgrading to 1.0.0" in guide
+    for old in STREAMS_OF_0_2:
+        assert f"| {old} |" in guide, old
+    mapped = [name for name in stream_names if f"`{name}`" in guide]
+    assert mapped == stream_names, sorted(set(stream_names) - set(mapped))
