@@ -17,6 +17,7 @@ from typing import Any, List, Mapping, MutableMapping, Optional
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.sources import Source
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .config import default_start_date
 
@@ -43,7 +44,7 @@ class MigrateStartDate:
             return
         try:
             config = source.read_config(config_path)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AirbyteTracedException):
             return
         if not cls.should_migrate(config):
             return
