@@ -351,6 +351,8 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
                 self._send_truncated(reply, fault.params["keep_fraction"])
             elif kind == "reset_mid_body":
                 self._send_then_reset(reply, fault.params["after_rows"])
+            elif kind == "stall":
+                self._send_then_stall(reply, fault.params["after_rows"], fault.params["seconds"])
             elif kind == "slow":
                 self._send_chunked(reply, self._paced(reply.pieces(), fault.params["delay"], fault.params["rows_per_chunk"]))
             elif isinstance(reply.body, bytes):
@@ -409,6 +411,23 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             sent = reply.body.prefix + b"".join(itertools.islice(reply.body.rows, after_rows))
             self.wfile.write(b"%X\r\n%s\r\n" % (len(sent), sent))
         self._reset_connection()
+
+    def _send_then_stall(self, reply: Reply, after_rows: int, seconds: float) -> None:
+        """Headers and the first rows, then nothing for `seconds` (cut short by stop()), then the rest."""
+        if isinstance(reply.body, bytes):
+            self._send_head(reply, len(reply.body))
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            rest = [reply.body[len(reply.body) // 2 :]]
+        else:
+            self._send_head(reply, None)
+            sent = reply.body.prefix + b"".join(itertools.islice(reply.body.rows, after_rows))
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(sent), sent))
+            rest = [b"%X\r\n%s\r\n" % (len(chunk), chunk) for chunk in _coalesced(itertools.chain(reply.body.rows, [reply.body.suffix]))] + [b"0\r\n\r\n"]
+        self.wfile.flush()
+        if self.server.stopping.wait(seconds):
+            raise ConnectionAbortedError("simulator stopping")
+        for piece in rest:
+            self.wfile.write(piece)
 
     def _reset_connection(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0) instead of an orderly close."""
