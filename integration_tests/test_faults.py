@@ -7,9 +7,11 @@ import pytest
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import read
 
+from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.source import SourcePendo
 
 from .conftest import ALL_STREAMS, catalog, duplicate_keys, records_by_key, records_of, run_read, states_of
+from .test_variants import assert_every_row_once, variant_config
 
 AGGREGATION_FAULTS = [
     ("status", {"status": 429}),
@@ -117,3 +119,23 @@ def test_faults_on_visitor_history_days_are_survived(simulator, config, clean_re
     output = run_read(config, ["visitor_history"])
     assert as_multiset(records_of(output, "visitor_history")) == as_multiset(records_of(clean, "visitor_history"))
     assert sum(1 for r in simulator.requests if r["fault"]) == 3
+
+
+# Every fault a request can meet, drawn by the simulator's seeded random mode.
+MIX_KINDS = ["status", "reset", "reset_mid_body", "truncate", "invalid_json", "missing_results", "stall"]
+
+
+def test_a_full_read_of_every_stream_with_three_in_ten_requests_failing_is_exact(monkeypatch):
+    with PendoSimulator(seed=11, accounts=30, visitors=45, objects_per_app=3) as sim:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: sim.clock_ms)
+        # Pages of ten rows: ~270 requests to fault. A stalled body ends at the 1 s read timeout (~10 s in all).
+        # One request at a time: the seed alone decides which request meets which fault.
+        cfg = {**variant_config(sim, page_size=10), "request_timeout": 1, "max_concurrent_requests": 1}
+        faults = sim.faults.random(rate=0.3, seed=14, kinds=MIX_KINDS)
+        output = run_read(cfg, ALL_STREAMS)
+        assert_every_row_once(sim, output, cfg)
+        drawn = Counter(r["fault"] for r in sim.requests if r["fault"])
+        assert set(drawn) == set(MIX_KINDS), drawn
+        assert faults.faulted / faults.seen > 0.25, (faults.faulted, faults.seen)
+        statuses = {r["status"] for r in sim.requests if r["fault"] == "status"}
+        assert statuses == {429, 500, 502, 503, 504}

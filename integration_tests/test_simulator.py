@@ -527,12 +527,14 @@ def test_truncate_fault(api, sim):
     assert 0 < len(received) < int(response.headers["Content-Length"])
 
 
-def test_invalid_json_fault(api, sim):
-    sim.faults.add("invalid_json", source="accounts")
+def test_invalid_json_fault_sends_real_rows_then_a_row_that_is_not_json(api, sim):
+    sim.faults.add("invalid_json", source="accounts", after_rows=2)
     response = api.aggregate([source("accounts")])
     assert response.status_code == 200
     with pytest.raises(ValueError):
         response.json()
+    two_rows = json.dumps({"startTime": sim.clock_ms, "results": sim.dataset.accounts[:2]}, ensure_ascii=False, separators=(",", ":")).encode()[:-2]
+    assert response.content == two_rows + b',{"id":oops'
 
 
 def test_missing_results_fault(api, sim):

@@ -20,7 +20,7 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "reset": {},  # connection reset (RST) before any response byte
     "reset_mid_body": {"after_rows": 0},  # headers and some rows, then RST
     "truncate": {"keep_fraction": 0.5},  # Content-Length promises more than is sent
-    "invalid_json": {},
+    "invalid_json": {"after_rows": 0},  # the answer's first rows, then a row that is not JSON
     "slow": {"delay": 1.0, "rows_per_chunk": 1},  # a pause before every body chunk
     "stall": {"after_rows": 0, "seconds": 30.0},  # headers and some rows, then silence (for a client's read timeout)
     "missing_results": {},  # 200 with {"startTime": ...} only
@@ -111,7 +111,7 @@ class RandomFaults:
             return {"keep_fraction": rng.choice((0.1, 0.5, 0.9))}
         if kind == "slow":
             return {"delay": 0.05}
-        if kind == "stall":
+        if kind in ("stall", "invalid_json"):
             return {"after_rows": rng.randrange(5)}
         return {}
 
