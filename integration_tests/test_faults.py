@@ -1,6 +1,8 @@
 """Pendo misbehaving: every fault survived with exactly the data set, or a failure that says where."""
 
+import email.utils
 import json
+import time
 from collections import Counter
 
 import pytest
@@ -139,3 +141,17 @@ def test_a_full_read_of_every_stream_with_three_in_ten_requests_failing_is_exact
         assert faults.faulted / faults.seen > 0.25, (faults.faulted, faults.seen)
         statuses = {r["status"] for r in sim.requests if r["fault"] == "status"}
         assert statuses == {429, 500, 502, 503, 504}
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "http-date"])
+def test_a_huge_retry_after_is_capped_and_the_log_says_so(simulator, config, clean_read, slept, retry_after):
+    clean = clean_read(["pages"])
+    if retry_after == "http-date":
+        retry_after = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    simulator.faults.add("status", source="pages", times=2, status=429, retry_after=retry_after)
+    output = run_read(config, ["pages"])
+    assert records_by_key(output, "pages") == records_by_key(clean, "pages")
+    assert [wait for wait in slept if wait > 1] == [121, 121]  # the cap, plus the second the CDK adds to every wait
+    said = [m.log.message for m in output.logs if "asked to wait" in m.log.message]
+    assert len(said) == 2
+    assert all(m.startswith("Stream 'pages': Pendo answered HTTP 429 and asked to wait 3") and m.endswith("waiting 120 s instead, the longest source-pendo waits at once.") for m in said)
