@@ -111,7 +111,7 @@ class RandomFaults:
             return {"keep_fraction": rng.choice((0.1, 0.5, 0.9))}
         if kind == "slow":
             return {"delay": 0.05}
-        if kind in ("stall", "invalid_json"):
+        if kind == "stall":
             return {"after_rows": rng.randrange(5)}
         return {}
 
