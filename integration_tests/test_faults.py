@@ -1,15 +1,19 @@
 """Pendo misbehaving: every fault survived with exactly the data set, or a failure that says where."""
 
+import email.utils
 import json
+import time
 from collections import Counter
 
 import pytest
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.entrypoint_wrapper import read
 
+from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.source import SourcePendo
 
 from .conftest import ALL_STREAMS, catalog, duplicate_keys, records_by_key, records_of, run_read, states_of
+from .test_variants import assert_every_row_once, variant_config
 
 AGGREGATION_FAULTS = [
     ("status", {"status": 429}),
@@ -117,3 +121,37 @@ def test_faults_on_visitor_history_days_are_survived(simulator, config, clean_re
     output = run_read(config, ["visitor_history"])
     assert as_multiset(records_of(output, "visitor_history")) == as_multiset(records_of(clean, "visitor_history"))
     assert sum(1 for r in simulator.requests if r["fault"]) == 3
+
+
+# Every fault a request can meet, drawn by the simulator's seeded random mode.
+MIX_KINDS = ["status", "reset", "reset_mid_body", "truncate", "invalid_json", "missing_results", "stall"]
+
+
+def test_a_full_read_of_every_stream_with_three_in_ten_requests_failing_is_exact(monkeypatch):
+    with PendoSimulator(seed=11, accounts=30, visitors=45, objects_per_app=3) as sim:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: sim.clock_ms)
+        # Pages of ten rows: ~270 requests to fault. A stalled body ends at the 1 s read timeout (~10 s in all).
+        # One request at a time: the seed alone decides which request meets which fault.
+        cfg = {**variant_config(sim, page_size=10), "request_timeout": 1, "max_concurrent_requests": 1}
+        faults = sim.faults.random(rate=0.3, seed=14, kinds=MIX_KINDS)
+        output = run_read(cfg, ALL_STREAMS)
+        assert_every_row_once(sim, output, cfg)
+        drawn = Counter(r["fault"] for r in sim.requests if r["fault"])
+        assert set(drawn) == set(MIX_KINDS), drawn
+        assert faults.faulted / faults.seen > 0.25, (faults.faulted, faults.seen)
+        statuses = {r["status"] for r in sim.requests if r["fault"] == "status"}
+        assert statuses == {429, 500, 502, 503, 504}
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "http-date"])
+def test_a_huge_retry_after_is_capped_and_the_log_says_so(simulator, config, clean_read, slept, retry_after):
+    clean = clean_read(["pages"])
+    if retry_after == "http-date":
+        retry_after = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    simulator.faults.add("status", source="pages", times=2, status=429, retry_after=retry_after)
+    output = run_read(config, ["pages"])
+    assert records_by_key(output, "pages") == records_by_key(clean, "pages")
+    assert [wait for wait in slept if wait > 1] == [121, 121]  # the cap, plus the second the CDK adds to every wait
+    said = [m.log.message for m in output.logs if "asked to wait" in m.log.message]
+    assert len(said) == 2
+    assert all(m.startswith("Stream 'pages': Pendo answered HTTP 429 and asked to wait 3") and m.endswith("waiting 120 s instead, the longest source-pendo waits at once.") for m in said)

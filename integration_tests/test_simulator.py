@@ -527,12 +527,14 @@ def test_truncate_fault(api, sim):
     assert 0 < len(received) < int(response.headers["Content-Length"])
 
 
-def test_invalid_json_fault(api, sim):
-    sim.faults.add("invalid_json", source="accounts")
+def test_invalid_json_fault_sends_real_rows_then_a_row_that_is_not_json(api, sim):
+    sim.faults.add("invalid_json", source="accounts", after_rows=2)
     response = api.aggregate([source("accounts")])
     assert response.status_code == 200
     with pytest.raises(ValueError):
         response.json()
+    two_rows = json.dumps({"startTime": sim.clock_ms, "results": sim.dataset.accounts[:2]}, ensure_ascii=False, separators=(",", ":")).encode()[:-2]
+    assert response.content == two_rows + b',{"id":oops'
 
 
 def test_missing_results_fault(api, sim):
@@ -549,8 +551,20 @@ def test_slow_fault_trips_read_timeout(api, sim):
     assert api.get("page", params={"expand": "*"}).json() == sim.dataset.pages
 
 
+def test_stall_fault_sends_some_rows_then_nothing_until_the_client_times_out(api, sim):
+    sim.faults.add("stall", source="accounts", after_rows=2, seconds=30)
+    response = api.aggregate([source("accounts")], stream=True, timeout=(5, 0.2))
+    assert response.status_code == 200
+    received = _read_until_failure(response)
+    full = json.dumps({"startTime": sim.clock_ms, "results": sim.dataset.accounts}, ensure_ascii=False, separators=(",", ":")).encode()
+    prefix_and_two_rows = json.dumps({"startTime": sim.clock_ms, "results": sim.dataset.accounts[:2]}, ensure_ascii=False, separators=(",", ":")).encode()[:-2]
+    assert received == prefix_and_two_rows and full.startswith(received)
+    sim.faults.add("stall", path="metadata/schema/account", seconds=0.05)
+    assert api.get("metadata/schema/account").json() == sim.dataset.account_schema
+
+
 def test_bad_fault_definitions_are_refused(sim):
-    for kind, params in [("bogus", {}), ("status", {}), ("status", {"status": 200}), ("reset", {"after_rows": 1}), ("truncate", {"keep_fraction": 1})]:
+    for kind, params in [("bogus", {}), ("status", {}), ("status", {"status": 200}), ("reset", {"after_rows": 1}), ("truncate", {"keep_fraction": 1}), ("stall", {"seconds": 0})]:
         with pytest.raises(ValueError):
             sim.faults.add(kind, **params)
     with pytest.raises(ValueError):

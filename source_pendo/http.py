@@ -137,12 +137,21 @@ def _fail(failure_type: FailureType, message: str) -> ErrorResolution:
 
 
 class PendoBackoffStrategy(BackoffStrategy):
-    """Honours Retry-After (capped); otherwise exponential backoff with full jitter."""
+    """Honours Retry-After (capped, and saying so); otherwise exponential backoff with full jitter."""
 
-    def __init__(self, base_seconds: float = 2.0, cap_seconds: float = MAX_BACKOFF_SECONDS, rng: Optional[random.Random] = None):
+    def __init__(
+        self,
+        base_seconds: float = 2.0,
+        cap_seconds: float = MAX_BACKOFF_SECONDS,
+        rng: Optional[random.Random] = None,
+        logger: Optional[logging.Logger] = None,
+        stream: Optional[str] = None,
+    ):
         self._base = base_seconds
         self._cap = cap_seconds
         self._rng = rng or random.Random()
+        self._logger = logger or logging.getLogger("airbyte")
+        self._who = f"Stream '{stream}': " if stream else ""
 
     def backoff_time(self, response_or_exception, attempt_count: int) -> Optional[float]:
         if isinstance(response_or_exception, Exception) and unreachable_cause(response_or_exception) in PASSING_CAUSES:
@@ -150,6 +159,11 @@ class PendoBackoffStrategy(BackoffStrategy):
             return None
         retry_after = retry_after_seconds(response_or_exception) if isinstance(response_or_exception, requests.Response) else None
         if retry_after is not None:
+            if retry_after > self._cap:
+                self._logger.warning(
+                    f"{self._who}Pendo answered HTTP {response_or_exception.status_code} and asked to wait {retry_after:.0f} s"
+                    f" before retrying; waiting {self._cap:.0f} s instead, the longest source-pendo waits at once."
+                )
             return min(retry_after, self._cap)
         ceiling = min(self._cap, self._base * (2 ** max(attempt_count - 1, 0)))
         return self._rng.uniform(ceiling / 2, ceiling)

@@ -1,8 +1,10 @@
+import email.utils
 import json
 import logging
 import random
 import socket
 import ssl
+import time
 
 import pytest
 import requests
@@ -167,6 +169,25 @@ def test_backoff_honours_retry_after_up_to_the_cap():
     strategy = PendoBackoffStrategy(cap_seconds=60)
     assert strategy.backoff_time(response(429, headers={"Retry-After": "5"}), 1) == 5.0
     assert strategy.backoff_time(response(429, headers={"Retry-After": "86400"}), 1) == 60
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "http-date"])
+def test_a_retry_after_beyond_the_cap_is_capped_and_said(caplog, retry_after):
+    if retry_after == "http-date":
+        retry_after = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    strategy = PendoBackoffStrategy(cap_seconds=120, logger=logging.getLogger("test"), stream="pages")
+    with caplog.at_level(logging.WARNING, logger="test"):
+        assert strategy.backoff_time(response(429, headers={"Retry-After": retry_after}), 1) == 120
+    [message] = caplog.messages
+    assert message.startswith("Stream 'pages': Pendo answered HTTP 429 and asked to wait 3")
+    assert int(message.split("asked to wait ")[1].split(" s")[0]) in range(3590, 3601)
+    assert "waiting 120 s instead" in message
+
+
+def test_a_retry_after_within_the_cap_is_waited_without_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        assert PendoBackoffStrategy(cap_seconds=120).backoff_time(response(503, headers={"Retry-After": "120"}), 1) == 120
+    assert caplog.messages == []
 
 
 def test_backoff_without_retry_after_grows_with_jitter_and_is_capped():

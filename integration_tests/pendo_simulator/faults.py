@@ -20,8 +20,9 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "reset": {},  # connection reset (RST) before any response byte
     "reset_mid_body": {"after_rows": 0},  # headers and some rows, then RST
     "truncate": {"keep_fraction": 0.5},  # Content-Length promises more than is sent
-    "invalid_json": {},
+    "invalid_json": {"after_rows": 0},  # the answer's first rows, then a row that is not JSON
     "slow": {"delay": 1.0, "rows_per_chunk": 1},  # a pause before every body chunk
+    "stall": {"after_rows": 0, "seconds": 30.0},  # headers and some rows, then silence (for a client's read timeout)
     "missing_results": {},  # 200 with {"startTime": ...} only
 }
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
@@ -47,6 +48,8 @@ def make_fault(kind: str, params: dict[str, Any]) -> Fault:
         raise ValueError("keep_fraction must be in [0, 1)")
     if kind == "slow" and (merged["delay"] < 0 or merged["rows_per_chunk"] < 1):
         raise ValueError("slow needs delay >= 0 and rows_per_chunk >= 1")
+    if kind == "stall" and (merged["seconds"] <= 0 or merged["after_rows"] < 0):
+        raise ValueError("stall needs seconds > 0 and after_rows >= 0")
     return Fault(kind, merged)
 
 
@@ -108,6 +111,8 @@ class RandomFaults:
             return {"keep_fraction": rng.choice((0.1, 0.5, 0.9))}
         if kind == "slow":
             return {"delay": 0.05}
+        if kind == "stall":
+            return {"after_rows": rng.randrange(5)}
         return {}
 
 

@@ -36,7 +36,10 @@ WRONG_REGION_MESSAGE = "invalid subscription or key for this region"
 # /api/v1/visitor/{visitorId}/history on the raw (still percent-encoded) path.
 _HISTORY_PATH = re.compile(r"^/api/v1/visitor/([^/]+)/history/?$")
 # Faults that replace the response instead of changing how it is sent.
-_REPLACING_FAULTS = {"status", "invalid_json", "missing_results"}
+_REPLACING_FAULTS = {"status", "missing_results"}
+# What a mangled answer holds where a row should be.
+_NOT_JSON = b'{"id":oops'
+
 
 
 # --- auth ----------------------------------------------------------------------
@@ -171,8 +174,6 @@ def fault_reply(fault: Fault, clock_ms: int) -> Reply:
         if params["html"]:
             return Reply(status, _html_error_page(status), "text/html; charset=utf-8", headers)
         return error_reply(status, f"simulated {status} {_phrase(status)}", headers)
-    if fault.kind == "invalid_json":
-        return Reply(200, b'{"startTime":%d,"results":[{"id":"ok"},{"id":oops' % clock_ms)
     if fault.kind == "missing_results":
         return Reply(200, encode_json({"startTime": clock_ms}))
     raise ValueError(f"fault {fault.kind!r} does not replace the response")
@@ -351,6 +352,10 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
                 self._send_truncated(reply, fault.params["keep_fraction"])
             elif kind == "reset_mid_body":
                 self._send_then_reset(reply, fault.params["after_rows"])
+            elif kind == "invalid_json":
+                self._send_mangled(reply, fault.params["after_rows"])
+            elif kind == "stall":
+                self._send_then_stall(reply, fault.params["after_rows"], fault.params["seconds"])
             elif kind == "slow":
                 self._send_chunked(reply, self._paced(reply.pieces(), fault.params["delay"], fault.params["rows_per_chunk"]))
             elif isinstance(reply.body, bytes):
@@ -409,6 +414,33 @@ class PendoRequestHandler(BaseHTTPRequestHandler):
             sent = reply.body.prefix + b"".join(itertools.islice(reply.body.rows, after_rows))
             self.wfile.write(b"%X\r\n%s\r\n" % (len(sent), sent))
         self._reset_connection()
+
+    def _send_mangled(self, reply: Reply, after_rows: int) -> None:
+        """The answer's first rows (real ones: only what follows is broken), then text that is not JSON."""
+        if isinstance(reply.body, bytes):
+            body = reply.body[: len(reply.body) // 2] + _NOT_JSON
+        else:
+            rows = list(itertools.islice(reply.body.rows, after_rows))
+            body = reply.body.prefix + b"".join(rows) + (b"," if rows else b"") + _NOT_JSON
+        self._send_head(reply, len(body))
+        self.wfile.write(body)
+
+    def _send_then_stall(self, reply: Reply, after_rows: int, seconds: float) -> None:
+        """Headers and the first rows, then nothing for `seconds` (cut short by stop()), then the rest."""
+        if isinstance(reply.body, bytes):
+            self._send_head(reply, len(reply.body))
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            rest = [reply.body[len(reply.body) // 2 :]]
+        else:
+            self._send_head(reply, None)
+            sent = reply.body.prefix + b"".join(itertools.islice(reply.body.rows, after_rows))
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(sent), sent))
+            rest = [b"%X\r\n%s\r\n" % (len(chunk), chunk) for chunk in _coalesced(itertools.chain(reply.body.rows, [reply.body.suffix]))] + [b"0\r\n\r\n"]
+        self.wfile.flush()
+        if self.server.stopping.wait(seconds):
+            raise ConnectionAbortedError("simulator stopping")
+        for piece in rest:
+            self.wfile.write(piece)
 
     def _reset_connection(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0) instead of an orderly close."""

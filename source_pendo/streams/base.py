@@ -52,7 +52,7 @@ class PendoStream(HttpStream, ABC):
         return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
 
     def get_backoff_strategy(self) -> BackoffStrategy:
-        return PendoBackoffStrategy()
+        return PendoBackoffStrategy(logger=self.logger, stream=self.name)
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
