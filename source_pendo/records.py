@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import repeat
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -121,7 +121,15 @@ class ObjectShaper:
     # Times repeat from row to row (the day or hour of a bucket, a last time equal to the first).
     _MAX_RECENT_TIMES = 256
 
-    def __init__(self, schema: Mapping[str, Any], keep_names_under: Tuple[str, ...] = ()):
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        keep_names_under: Tuple[str, ...] = (),
+        add_keys: Optional[Callable[[List[Dict[str, Any]], Tuple[str, ...]], None]] = None,
+    ):
+        """`add_keys(records, names)`, when given, adds a key column to records that have the columns
+        `names` (from their values as Pendo sent them: before times become text)."""
+        self._add_keys = add_keys
         times = time_paths(schema)
         self._time_columns = frozenset(name for name, node in times.items() if node is True)
         self._nested_times = {name: node for name, node in times.items() if node is not True}
@@ -146,7 +154,10 @@ class ObjectShaper:
     def __call__(self, row: Mapping[str, Any]) -> Dict[str, Any]:
         keys = tuple(row)
         names, times, unsettled = self._layouts.get(keys) or self._layout(keys)
-        return self._finish(dict(zip(names, row.values())), times, unsettled)
+        record = dict(zip(names, row.values()))
+        if self._add_keys:
+            self._add_keys([record], names)
+        return self._finish(record, times, unsettled)
 
     def many(self, rows: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
         """Records of rows, in order; when all share one layout (Pendo's rows of one query do), the
@@ -158,6 +169,8 @@ class ObjectShaper:
             return [self(row) for row in rows]
         names, times, unsettled = self._layouts.get(keys) or self._layout(keys)
         records = list(map(dict, map(zip, repeat(names), map(dict.values, rows))))
+        if self._add_keys:
+            self._add_keys(records, names)
         if times or unsettled or self._nested_times:
             for record in records:
                 self._finish(record, times, unsettled)
