@@ -13,7 +13,7 @@ import json
 from collections import deque
 from functools import partial
 from itertools import repeat
-from operator import itemgetter, methodcaller, setitem
+from operator import itemgetter, setitem
 from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 import orjson
@@ -21,7 +21,7 @@ import orjson
 ROW_KEY = "row_key"
 
 _digest = partial(hashlib.blake2b, digest_size=16)
-_hex = methodcaller("hexdigest")
+_hex = hashlib.blake2b.hexdigest  # the unbound method: cheaper per call than a methodcaller
 
 
 def _json(values: Tuple[Any, ...]) -> bytes:
@@ -31,8 +31,13 @@ def _json(values: Tuple[Any, ...]) -> bytes:
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
+def identity_json(values: Sequence[Any]) -> bytes:
+    """The values as the compact JSON array a key digests."""
+    return _json(tuple(values))
+
+
 def row_key(values: Sequence[Any]) -> str:
-    return _digest(_json(tuple(values))).hexdigest()
+    return _digest(identity_json(values)).hexdigest()
 
 
 class RowKeys:

@@ -100,3 +100,10 @@ def test_a_longer_duration_of_the_same_entry_keeps_its_key(requests_mock, make_c
     requests_mock.get(HISTORY, [{"json": [entry(DAY + 5, duration=1000)]}, {"json": [entry(DAY + 5, duration=9000, lastTs=DAY + 9005)]}])
     stream = VisitorHistory(make_config())
     assert stream.fetch_day(("alice", DAY))[0][ROW_KEY] == stream.fetch_day(("alice", DAY))[0][ROW_KEY]
+
+
+def test_identity_values_of_any_json_kind_are_keyed(requests_mock, make_config):
+    odd = entry(DAY + 5, uri={"path": "/a"}, pageId=["p1", "p2"])
+    requests_mock.get(HISTORY, json=[odd, dict(odd)])
+    keys = [r[ROW_KEY] for r in VisitorHistory(make_config()).fetch_day(("alice", DAY))]
+    assert len(set(keys)) == 2

@@ -25,14 +25,14 @@ from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..http import PendoErrorHandler, request_timeout
 from ..records import iso_from_ms
-from ..row_key import ROW_KEY, row_key
+from ..row_key import ROW_KEY, identity_json, row_key
 from ..windows import Window
 from .base import MAX_RETRIES_WITHOUT_PROGRESS
 from .events import Events
 from .windowed import WindowedStream
 
 ANONYMOUS_PREFIX = "_PENDO_T_"
-# parsedUserAgent's parts, lifted to columns so the primary key can use them.
+# parsedUserAgent's parts, lifted to columns of their own (and part of what identifies an entry).
 BROWSER_COLUMNS = ("browser_name", "browser_version", "browser_os")
 # What tells one entry of a visitor from another: when, what was used, where, in which browser.
 IDENTITY_COLUMNS = ("visitor_id", "ts", "type", "app_id", "page_id", "feature_id", "guide_id", "guide_step_id", "uri", *BROWSER_COLUMNS)
@@ -156,15 +156,16 @@ class VisitorHistory(WindowedStream):
         """The entries as records, each keyed by its identity and how many entries of the same
         identity came before it in the day's answer: entries equal in every column stay apart."""
         records = []
-        seen: Counter = Counter()
+        seen: Counter = Counter()  # JSON of an identity (hashable whatever the values) -> entries so far
         for entry in entries:
             record = self.shape(entry)
             browser = record.get("parsed_user_agent")
             browser = browser if isinstance(browser, dict) else {}
             record.update(visitor_id=visitor_id, browser_name=browser.get("name"), browser_version=browser.get("version"), browser_os=browser.get("os"))
             identity = tuple(map(record.get, IDENTITY_COLUMNS))
-            record[ROW_KEY] = row_key((*identity, seen[identity]))
-            seen[identity] += 1
+            text = identity_json(identity)
+            record[ROW_KEY] = row_key((*identity, seen[text]))
+            seen[text] += 1
             records.append(record)
         return records
 
