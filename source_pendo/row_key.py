@@ -14,7 +14,7 @@ from collections import deque
 from functools import partial
 from itertools import repeat
 from operator import itemgetter, setitem
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import orjson
 
@@ -51,17 +51,13 @@ class RowKeys:
         if len(self.columns) < 2:
             raise ValueError("a row key is made of two or more columns")
         self._all_present = itemgetter(*self.columns)
-        self._getters: Dict[Tuple[str, ...], Callable[[Dict[str, Any]], Tuple[Any, ...]]] = {}
 
     def _values_of(self, record: Dict[str, Any]) -> Tuple[Any, ...]:
         return tuple(map(record.get, self.columns))
 
     def add(self, records: List[Dict[str, Any]], names: Tuple[str, ...]) -> None:
         """`names`: the columns all `records` have."""
-        getter = self._getters.get(names)
-        if getter is None:
-            getter = self._all_present if set(self.columns) <= set(names) else self._values_of
-            self._getters[names] = getter
+        getter = self._all_present if set(self.columns) <= set(names) else self._values_of
         try:
             keys = list(map(_hex, map(_digest, map(orjson.dumps, map(getter, records)))))
         except orjson.JSONEncodeError:
