@@ -20,8 +20,8 @@
 # python), never from a list kept here. The object, REST and metadata streams are compared with the
 # simulator's data exactly. The event streams and visitor_history are windowed by the container's
 # real clock while the simulator's clock stands at 2026-11-01, so for them the read asserts shape,
-# not counts: records, key fields present, no duplicate key in a pre-aggregated stream, STATE with
-# the cursor at the last complete bucket.
+# not counts: records, primary keys present and never repeated, STATE with the cursor at the last
+# complete bucket.
 set -euo pipefail
 
 usage() { sed -n '2,24p' "$0" >&2; exit 2; }
@@ -323,7 +323,6 @@ from collections import Counter, defaultdict
 from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.records import iso_from_ms
 from source_pendo.source import SourcePendo
-from source_pendo.streams.events import AggregatedEventStream
 from source_pendo.streams.windowed import WindowedStream
 from source_pendo.windows import last_complete_label
 
@@ -333,14 +332,9 @@ code = json.load(open(code_path, encoding="utf-8"))
 key_fields = {name: [".".join(path) for path in stream["primary_key"]] for name, stream in code.items()}
 cursors = {name: stream["cursor"][0] for name, stream in code.items() if "incremental" in stream["sync_modes"]}
 
-# Which streams are windowed by time, and which of them pre-aggregate: from the classes the code builds.
+# Which streams are windowed by time: from the classes the code builds.
 built = {s.name: s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01"})}
 windowed = {name: stream.period for name, stream in built.items() if isinstance(stream, WindowedStream)}
-aggregated = {name for name, stream in built.items() if isinstance(stream, AggregatedEventStream)}
-# Key fields the simulator leaves null in some rows (a null field is absent from the record on the wire:
-# the CDK drops top-level nulls). The event sources' key fields are never null there; visitor history
-# entries have no feature or guide on a page view, and no page or URI on some others.
-NULLABLE_KEY_FIELDS = {"visitor_history": {"page_id", "feature_id", "guide_id", "guide_step_id", "uri"}}
 ANONYMOUS = "_PENDO_T_"
 
 # What the simulator holds: the same data as the one the CLI serves (built, never started).
@@ -366,16 +360,15 @@ for name in configured:
     if name in windowed:
         if not got:
             problems.append(f"{name}: no records")
-        required = [field for field in key_fields[name] if field not in NULLABLE_KEY_FIELDS.get(name, ())]
-        incomplete = [r for r in got if any(r.get(field) is None for field in required)]
+        # A primary key is never null (a null field is absent from the record on the wire) nor repeated.
+        incomplete = [r for r in got if any(r.get(field) is None for field in key_fields[name])]
         if incomplete:
-            missing = sorted({field for r in incomplete for field in required if r.get(field) is None})
+            missing = sorted({field for r in incomplete for field in key_fields[name] if r.get(field) is None})
             problems.append(f"{name}: {len(incomplete)} records lack key fields {missing}, e.g. {json.dumps(incomplete[0], ensure_ascii=False)[:300]}")
-        if name in aggregated:
-            keys = Counter(tuple(json.dumps(r.get(field)) for field in key_fields[name]) for r in got)
-            repeated = {key: n for key, n in keys.items() if n > 1}
-            if repeated:
-                problems.append(f"{name}: {len(repeated)} primary keys come more than once, e.g. {next(iter(repeated))}")
+        keys = Counter(tuple(json.dumps(r.get(field)) for field in key_fields[name]) for r in got)
+        repeated = {key: n for key, n in keys.items() if n > 1}
+        if repeated:
+            problems.append(f"{name}: {len(repeated)} primary keys come more than once, e.g. {next(iter(repeated))}")
         if name == "visitor_history" and any(str(r.get("visitor_id")).startswith(ANONYMOUS) for r in got):
             problems.append(f"{name}: holds anonymous visitors, but include_anonymous_visitors is off")
         # The state ends at the last complete bucket by the container's clock (at the read's start or end).
@@ -403,7 +396,7 @@ timed = [name for name in configured if name in windowed]
 print(
     "read: " + ", ".join(f"{name} {len(records[name])}" for name in exact) + " records (as the simulator holds); "
     + ", ".join(f"{name} {len(records[name])}" for name in timed)
-    + f" records (key fields present{', no key twice in ' + '/'.join(sorted(aggregated)) if aggregated else ''});"
+    + " records (primary keys present, none twice);"
     + f" STATE with a cursor for {', '.join(f'{n} x{len(states[n])}' for n in cursors)};"
     + f" event streams' last STATE at the last complete bucket ({', '.join(sorted({states[n][-1][cursors[n]] for n in timed}))})"
 )

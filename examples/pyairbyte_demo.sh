@@ -7,7 +7,9 @@
 # It creates a virtualenv with source-pendo (editable) and PyAirbyte (`pip install airbyte`,
 # ~780 MB: kept out of .venv, CI and pyproject.toml), starts the simulator on a free port, runs
 # examples/pyairbyte_read.py twice on one cache (a full refresh, then a sync that passes the saved
-# state back) and stops the simulator.
+# state back), checks after the second read that every table has as many distinct primary keys as
+# rows and no null key column (a merge on a null or shared key duplicates or collapses rows; the
+# script fails if one does), and stops the simulator.
 # Env: PYTHON (default python3; PyAirbyte needs 3.10-3.12), PYAIRBYTE_VENV (default
 # /tmp/source-pendo-pyairbyte-venv), PYAIRBYTE_CACHE_DIR (default: a temporary directory,
 # removed at exit; set it to keep the DuckDB file).
@@ -80,5 +82,5 @@ echo "$ready"
 export PENDO_BASE_URL=${BASH_REMATCH[1]} PENDO_API_KEY=${BASH_REMATCH[2]} PYAIRBYTE_CACHE_DIR=$CACHE_DIR
 echo "== 1st read: full refresh into a new cache"
 "$VENV/bin/python" examples/pyairbyte_read.py --force-full-refresh
-echo "== 2nd read: same cache, no forced full refresh (PyAirbyte passes the saved state back)"
-"$VENV/bin/python" examples/pyairbyte_read.py
+echo "== 2nd read: same cache, no forced full refresh (PyAirbyte passes the saved state back), then the key check"
+"$VENV/bin/python" examples/pyairbyte_read.py --check-keys

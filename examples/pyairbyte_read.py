@@ -1,5 +1,6 @@
 """Read Pendo with PyAirbyte through the local `source-pendo` executable into a local DuckDB cache,
-then print the rows per stream.
+then print the rows per stream; with --check-keys, also check that every table has as many distinct
+primary keys as rows and no null key column (exit 1 otherwise).
 
     PENDO_BASE_URL=http://127.0.0.1:8765/api/v1/ PENDO_API_KEY=... python examples/pyairbyte_read.py
 
@@ -38,7 +39,7 @@ os.environ.setdefault("AIRBYTE_LOGGING_ROOT", str(CACHE_DIR / "logs"))
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 import airbyte as ab  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402  (a PyAirbyte dependency)
+from sqlalchemy import func, or_, select  # noqa: E402  (a PyAirbyte dependency)
 
 
 def connector_executable() -> str:
@@ -68,6 +69,42 @@ def pendo_config() -> dict:
     return config
 
 
+def key_problem(connection, table, key: list[str]) -> tuple[str, bool]:
+    """A line on the table's primary key (rows, distinct keys, rows with a null key column) and
+    whether it holds a problem: a null key column, or a key shared by several rows."""
+    columns = [table.c[column] for column in key]
+    rows = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    distinct = connection.execute(select(func.count()).select_from(select(*columns).distinct().subquery())).scalar_one()
+    with_null = connection.execute(select(func.count()).select_from(table).where(or_(*(column.is_(None) for column in columns)))).scalar_one()
+    line = f"{rows} rows, {distinct} distinct keys, {with_null} with a null key column"
+    return line, with_null > 0 or distinct != rows
+
+
+def check_keys(source, cache) -> int:
+    """Every table of a stream with a primary key: as many distinct keys as rows, none null.
+    A merge on a key that is null in a row, or shared by rows, would duplicate or collapse them."""
+    keys = {configured.stream.name: configured.primary_key or configured.stream.source_defined_primary_key or []
+            for configured in source.configured_catalog.streams}
+    failed = []
+    print(f"\n{'stream':<20} primary key check")
+    with cache.get_sql_engine().connect() as connection:
+        for name in sorted(source.get_selected_streams()):
+            # PyAirbyte's column names are lower-case; source-pendo's keys are top-level fields.
+            key = [path[0].lower() for path in keys.get(name) or []]
+            if not key:
+                print(f"{name:<20} no primary key: {len(cache[name])} rows (the catalogue, replaced whole)")
+                continue
+            line, problem = key_problem(connection, cache[name].to_sql_table(), key)
+            print(f"{name:<20} {', '.join(key)}: {line}{'  <- FAILED' if problem else ''}")
+            if problem:
+                failed.append(name)
+    if failed:
+        print(f"Primary key check failed for: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("Primary key check passed: every table has one row per primary key.")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -75,6 +112,11 @@ def main() -> int:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="read every stream whole, ignoring the state saved in the cache (default: no)",
+    )
+    parser.add_argument(
+        "--check-keys",
+        action="store_true",
+        help="after the read, check every table has as many distinct primary keys as rows, none null (exit 1 if not)",
     )
     args = parser.parse_args()
 
@@ -98,7 +140,7 @@ def main() -> int:
             ).scalar_one()
             print(f"{name:<20} {from_this_read:>19} {len(cache[name]):>13}")
     print(f"{result.processed_records} records read; DuckDB file: {cache.db_path}")
-    return 0
+    return check_keys(source, cache) if args.check_keys else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 
 from integration_tests.pendo_simulator import PendoSimulator
 from integration_tests.simulator_client import PendoClient
+from source_pendo.records import snake_case
+from source_pendo.row_key import ROW_KEY
 from source_pendo.source import SourcePendo
+from source_pendo.streams.history import IDENTITY_COLUMNS
 
 ENTITY_STREAMS = ["accounts", "visitors", "pages", "features", "guides", "track_types"]
 EVENT_STREAMS = ["events", "feature_events", "page_events", "track_events", "guide_events", "poll_events", "visitor_history"]
@@ -70,6 +73,17 @@ def primary_key(stream: str, period: str = "day") -> List[str]:
     [instance] = [s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01", "period": period}) if s.name == stream]
     key = instance.primary_key
     return [] if key is None else [key] if isinstance(key, str) else [field for [field] in key]
+
+
+def identity_columns(stream: str, period: str = "day") -> List[str]:
+    """The columns that tell the stream's rows apart: its primary key, or for a stream keyed by
+    `row_key` the record columns that key is a digest of."""
+    [instance] = [s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01", "period": period}) if s.name == stream]
+    if primary_key(stream, period) != [ROW_KEY]:
+        return primary_key(stream, period)
+    if stream == "visitor_history":
+        return list(IDENTITY_COLUMNS)
+    return [snake_case(column.format(period=period)) for column in instance.key_columns]
 
 
 def records_by_key(output: EntrypointOutput, stream: str, period: str = "day") -> Dict[tuple, Dict[str, Any]]:

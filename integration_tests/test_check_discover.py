@@ -52,11 +52,15 @@ def test_discover_lists_every_stream_with_custom_fields_typed(simulator, config)
         typed = custom[field]
         if pendo_type == "time":
             assert typed["format"] == "date-time"
-        elif pendo_type in ("string", "boolean", "integer"):
-            assert typed["type"] == ["null", pendo_type]
+        elif pendo_type == "string":
+            assert typed["type"] == ["null", "string"]
+        elif pendo_type in ("boolean", "integer"):
+            assert typed["type"] == ["null", pendo_type, "string"]
         elif pendo_type == "float":
-            assert typed["type"] == ["null", "number"]
+            assert typed["type"] == ["null", "number", "string"]
+        elif pendo_type == "list":
+            assert typed["type"] == ["null", "array", "string"] and typed["items"]["type"] == ["null", descriptor["ElementType"]]
         else:
-            assert typed == {}
+            assert set(typed["type"]) == {"null", "string", "number", "integer", "boolean", "object", "array"}
     assert streams["accounts"].source_defined_primary_key == [["account_id"]]
     assert streams["pages"].default_cursor_field == ["last_updated_at"]

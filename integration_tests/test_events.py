@@ -8,10 +8,11 @@ from airbyte_cdk.test.entrypoint_wrapper import read
 
 from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.records import ms_from_iso, snake_case
+from source_pendo.row_key import ROW_KEY, row_key
 from source_pendo.source import SourcePendo
 from source_pendo.windows import BUCKET_MS, anchor, label_of, newest_label
 
-from .conftest import catalog, primary_key, records_of, run_read, states_of
+from .conftest import catalog, identity_columns, primary_key, records_of, run_read, states_of
 
 DAY = BUCKET_MS["day"]
 SOURCES = {
@@ -50,11 +51,15 @@ def test_a_30_day_read_equals_the_simulators_rows_exactly(clock, config, stream)
     cfg = event_config(config, clock)
     records = records_of(run_read(cfg, [stream]), stream)
     rows = expected(clock, stream, cfg)
-    key = primary_key(stream)
+    key = identity_columns(stream)
     counts = keyed(records, key)
     assert rows and max(counts.values()) == 1, "a row was emitted twice, or two rows share a primary key"
     assert set(counts) == {tuple(row.get(column) for column in key) for row in (shaped(clock, stream, r) for r in rows)}
     assert len(records) == len(rows)
+    # The primary key is the digest of the API row's identifying values, as Pendo sent them.
+    [instance] = [s for s in SourcePendo().streams(cfg) if s.name == stream]
+    pendo_columns = [column.format(period="day") for column in instance.key_columns]
+    assert {r[ROW_KEY] for r in records} == {row_key([row.get(column) for column in pendo_columns]) for row in rows}
 
 
 def shaped(simulator, stream, row):
@@ -73,7 +78,8 @@ def test_hour_windows_read_every_hourly_row(clock, config, stream):
     cfg = event_config(config, clock, days=3, period="hour")
     records = records_of(run_read(cfg, [stream]), stream)
     rows = expected(clock, stream, cfg, period="hour")
-    assert len(records) == len(rows) and max(keyed(records, primary_key(stream, "hour")).values()) == 1
+    assert len(records) == len(rows) and max(keyed(records, identity_columns(stream, "hour")).values()) == 1
+    assert max(keyed(records, primary_key(stream, "hour")).values()) == 1
     if stream == "events":
         assert {r["hour"] for r in records} == {shaped(clock, stream, row)["hour"] for row in rows}
 
@@ -88,8 +94,8 @@ def test_hour_windows_read_every_hourly_row(clock, config, stream):
 def test_primary_keys_hold_rows_that_differ_in_one_dimension_only(clock, config, stream, dimensions):
     """Without each of these columns in the key, two real rows would collide (and one be lost on dedup)."""
     records = records_of(run_read(event_config(config, clock, days=40), [stream]), stream)
-    key = primary_key(stream)
-    assert max(keyed(records, key).values()) == 1
+    key = identity_columns(stream)
+    assert max(keyed(records, key).values()) == 1 and max(keyed(records, primary_key(stream)).values()) == 1
     for dimension in dimensions:
         others = [field for field in key if field != dimension]
         groups = Counter(tuple(r.get(f) for f in others) for r in records)
@@ -101,12 +107,13 @@ def test_guide_events_sharing_a_browser_time_stay_distinct(clock, config):
     by_moment = Counter((r["browser_time"], r["visitor_id"], r["guide_id"]) for r in records)
     assert max(by_moment.values()) > 1
     assert max(keyed(records, primary_key("guide_events")).values()) == 1
+    assert max(keyed(records, identity_columns("guide_events")).values()) == 1
 
 
 @pytest.mark.parametrize("stream", ["feature_events", "guide_events"])
 def test_incremental_after_the_clock_moves_emits_new_and_late_rows_and_loses_nothing(clock, config, stream):
     cfg = event_config(config, clock, days=20)
-    key = primary_key(stream)
+    key = identity_columns(stream)
     first = run_read(cfg, [stream], SyncMode.incremental)
     state = states_of(first, stream)[-1]
     before = {tuple(r.get(f) for f in key): r for r in records_of(first, stream)}

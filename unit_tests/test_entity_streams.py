@@ -146,14 +146,15 @@ def test_accounts_schema_types_custom_fields_and_shapes_records(requests_mock, m
     )
     requests_mock.post(
         API_ROOT + "aggregation",
-        json={"results": [{"accountId": "acme", "metadata": {"auto": {"lastupdated": START_MS}, "custom": {"renewal": START_MS, "seats": 3}}}]},
+        json={"results": [{"accountId": "acme", "metadata": {"auto": {"lastupdated": START_MS}, "custom": {"renewal": START_MS, "seats": "367", "extra": "7"}}}]},
     )
     config = make_config()
     stream = Accounts(config)
     custom = stream.get_json_schema()["properties"]["metadata_custom"]["properties"]
-    assert custom["seats"] == {"type": ["null", "integer"]} and custom["renewal"]["format"] == "date-time"
+    assert custom["seats"] == {"type": ["null", "integer", "string"]} and custom["renewal"]["format"] == "date-time"
     [record] = read(stream)
-    assert record["metadata_custom"] == {"renewal": "2025-01-01T00:00:00.000Z", "seats": 3}
+    # A field the catalogue does not declare is kept as Pendo sent it.
+    assert record["metadata_custom"] == {"renewal": "2025-01-01T00:00:00.000Z", "seats": 367, "extra": "7"}
     assert record["lastupdated"] == "2025-01-01T00:00:00.000Z"
     assert stream.state == {"lastupdated": "2025-01-01T00:00:00.000Z"}
     assert json.loads(requests_mock.request_history[-1].text)["request"]["pipeline"][0] == {"source": {"accounts": None}}

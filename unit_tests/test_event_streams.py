@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 import pytest
 import requests
 
@@ -33,4 +36,10 @@ def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, 
     requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1", parameters={"utm_Source": "x"})]})
     [record] = list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)))
     assert record == {"day": "2026-11-01T00:00:00.000Z", "visitor_id": "v1", "account_id": "a", "app_id": -323232, "remote_ip": "10.0.0.1", "server": "s",
-                      "user_agent": "u", "page_id": "p", "num_events": 1, "first_time": "2026-11-01T00:00:00.005Z", "parameters": {"utm_Source": "x"}}
+                      "user_agent": "u", "page_id": "p", "num_events": 1, "first_time": "2026-11-01T00:00:00.005Z", "parameters": {"utm_Source": "x"},
+                      "row_key": documented_key([DAY, "v1", "a", -323232, "10.0.0.1", "s", "u", "p"])}
+
+
+def documented_key(values):
+    """The recipe docs/pendo.md gives: BLAKE2b-128 of the key columns' values as Pendo sends them, as compact JSON."""
+    return hashlib.blake2b(json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode(), digest_size=16).hexdigest()

@@ -18,6 +18,7 @@ from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
 from ..pager import START, Page, Position
 from ..records import ObjectShaper, iso_from_ms, snake_case
+from ..row_key import ROW_KEY, RowKeys
 from ..windows import Window, anchor
 from .query_form import find_query_form
 from .windowed import WindowedStream
@@ -36,6 +37,8 @@ class EventStream(WindowedStream):
     object_column: Optional[str] = None  # set by streams that may query one object at a time
     # Columns whose inner names are Pendo users' own (kept as they are).
     free_form_columns = ("parameters", "properties")
+    # A digest of the key columns: they can be null (a row without an account, IP, ...), a key cannot.
+    primary_key = [[ROW_KEY]]
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._reading: Optional[Mapping[str, Any]] = None  # the slice being read
@@ -51,16 +54,13 @@ class EventStream(WindowedStream):
         return [column.format(period=self.period) for column in self.key_columns]
 
     @cached_property
-    def primary_key(self) -> List[List[str]]:
-        return [[snake_case(column)] for column in self.sort_columns]
-
-    @cached_property
     def cursor_field(self) -> str:
         return snake_case(self.sort_columns[0])
 
     @cached_property
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
-        return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns)
+        identity = RowKeys(snake_case(column.format(period=self.period)) for column in self.key_columns)
+        return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns, add_keys=identity.add)
 
     def shape_rows(self, rows: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
         return self.shape.many(rows)

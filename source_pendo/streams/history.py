@@ -10,25 +10,32 @@ last sync plus `lookback_window`, never further back than the 180 days Pendo kee
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, List, Mapping, Optional, Tuple
+from collections import Counter
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
+import requests
 from airbyte_cdk.models import FailureType, SyncMode
 from airbyte_cdk.sources.streams.call_rate import APIBudget
+from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..concurrency import ordered_map
 from ..config import PendoConfig
-from ..http import request_timeout
+from ..http import PendoErrorHandler, request_timeout
 from ..records import iso_from_ms
+from ..row_key import ROW_KEY, identity_json, row_key
 from ..windows import Window
 from .base import MAX_RETRIES_WITHOUT_PROGRESS
 from .events import Events
 from .windowed import WindowedStream
 
 ANONYMOUS_PREFIX = "_PENDO_T_"
-# parsedUserAgent's parts, lifted to columns so the primary key can use them.
+# parsedUserAgent's parts, lifted to columns of their own (and part of what identifies an entry).
 BROWSER_COLUMNS = ("browser_name", "browser_version", "browser_os")
+# What tells one entry of a visitor from another: when, what was used, where, in which browser.
+IDENTITY_COLUMNS = ("visitor_id", "ts", "type", "app_id", "page_id", "feature_id", "guide_id", "guide_step_id", "uri", *BROWSER_COLUMNS)
 VisitorDay = Tuple[str, int]  # (visitor id, start of the day in Pendo's time zone)
 
 
@@ -50,10 +57,20 @@ class ActiveVisitorDays(Events):
         return sorted(pairs, key=lambda pair: (pair[1], str(pair[0])))
 
 
+class HistoryErrorHandler(PendoErrorHandler):
+    """A visitor deleted since its events has no history any more: Pendo's 404 is handed back to
+    fetch_day, which skips that visitor-day, instead of failing the stream."""
+
+    def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 404:
+            return ErrorResolution(response_action=ResponseAction.IGNORE, error_message="Pendo knows no such visitor (HTTP 404).")
+        return super().interpret_response(response_or_exception)
+
+
 class VisitorHistory(WindowedStream):
     name = "visitor_history"
-    # Entries of one visitor at one moment differ by what was used, where, and in which browser.
-    primary_key = [[column] for column in ("visitor_id", "ts", "type", "app_id", "page_id", "feature_id", "guide_id", "guide_step_id", "uri", *BROWSER_COLUMNS)]
+    # Identity columns are often null (guide_id in most entries): the key is their digest instead.
+    primary_key = [[ROW_KEY]]
     cursor_field = "ts"
     retention_days = 180
 
@@ -73,6 +90,9 @@ class VisitorHistory(WindowedStream):
     def parse_response(self, response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         raise NotImplementedError("visitor_history reads its responses in fetch_day")
 
+    def get_error_handler(self) -> ErrorHandler:
+        return HistoryErrorHandler(self.logger, self.config)
+
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         for window in self.plan_windows(sync_mode).windows():
             yield {"first_label": window.first_label, "buckets": window.buckets}
@@ -82,41 +102,68 @@ class VisitorHistory(WindowedStream):
         visitor_days = self._active.visitor_days(self._window)
         if not self.config.include_anonymous_visitors:
             visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
+        skipped = 0
         try:
             for entries in ordered_map(self.fetch_day, visitor_days, self.config.max_concurrent_requests):
+                if entries is None:
+                    skipped += 1
+                    continue
                 yield from entries
         except AirbyteTracedException as error:
             raise self.stopped(error) from error
-        self.window_done(self._window, self._active.rows_in_window, f"{len(visitor_days)} active visitor-days fetched")
+        fetched = f"{len(visitor_days) - skipped} active visitor-days fetched, {skipped} skipped (visitor unknown to Pendo)"
+        self.window_done(self._window, self._active.rows_in_window, fetched)
 
-    def fetch_day(self, visitor_day: VisitorDay) -> List[Mapping[str, Any]]:
-        """One visitor's entries of one day (a small body: read whole, asked again if unreadable)."""
+    def history_url(self, visitor_id: Any) -> str:
+        """The id as exactly one path segment, whatever it holds (`/ ? # % +`, spaces, non-ASCII)."""
+        return f"{self.url_base}visitor/{quote(str(visitor_id), safe='')}/history"
+
+    def fetch_day(self, visitor_day: VisitorDay) -> Optional[List[Mapping[str, Any]]]:
+        """One visitor's entries of one day (a small body: read whole, asked again if unreadable);
+        None when Pendo no longer knows the visitor (deleted since its events)."""
         visitor_id, day = visitor_day
         for attempt in range(1, MAX_RETRIES_WITHOUT_PROGRESS + 2):
             _, response = self._http_client.send_request(
                 "GET",
-                f"{self.url_base}visitor/{quote(str(visitor_id), safe='')}/history",
+                self.history_url(visitor_id),
                 request_kwargs={"timeout": request_timeout(self.config.request_timeout)},
                 headers={},
                 params={"starttime": day},
             )
+            if response.status_code == 404:
+                self.logger.warning(
+                    f"Stream '{self.name}': Pendo has no visitor {visitor_id!r} any more (HTTP 404; deleted since its events?):"
+                    f" its history of {iso_from_ms(day)[:10]} is skipped."
+                )
+                return None
             try:
                 entries = response.json()
             except ValueError:
                 entries = None
             if isinstance(entries, list):
-                return [self.record(visitor_id, entry) for entry in entries]
+                return self.records(visitor_id, entries)
             time.sleep(self._backoff.backoff_time(None, attempt))
         raise AirbyteTracedException(
             message=f"Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable.",
             failure_type=FailureType.transient_error,
         )
 
-    def record(self, visitor_id: str, entry: Mapping[str, Any]) -> Mapping[str, Any]:
-        record = self.shape(entry)
-        browser = record.get("parsed_user_agent") or {}
-        record.update(visitor_id=visitor_id, browser_name=browser.get("name"), browser_version=browser.get("version"), browser_os=browser.get("os"))
-        return record
+    def records(self, visitor_id: str, entries: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+        """The entries as records, each keyed by its identity and how many entries of the same
+        identity came before it in the day's answer: entries equal in every column stay apart."""
+        records = []
+        seen: Counter = Counter()  # JSON of an identity (hashable whatever the values) -> entries so far
+        for entry in entries:
+            record = self.shape(entry)
+            browser = record.get("parsed_user_agent")
+            browser = browser if isinstance(browser, dict) else {}
+            record.update(visitor_id=visitor_id, browser_name=browser.get("name"), browser_version=browser.get("version"), browser_os=browser.get("os"))
+            identity = tuple(map(record.get, IDENTITY_COLUMNS))
+            text = identity_json(identity)
+            record[ROW_KEY] = row_key((*identity, seen[text]))
+            seen[text] += 1
+            records.append(record)
+        return records
 
     def position(self) -> str:
         return "before its first window" if self._window is None else f"in the window from {iso_from_ms(self._window.first_label)}"
