@@ -35,3 +35,12 @@ def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, 
     [record] = list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)))
     assert record == {"day": "2026-11-01T00:00:00.000Z", "visitor_id": "v1", "account_id": "a", "app_id": -323232, "remote_ip": "10.0.0.1", "server": "s",
                       "user_agent": "u", "page_id": "p", "num_events": 1, "first_time": "2026-11-01T00:00:00.005Z", "parameters": {"utm_Source": "x"}}
+
+
+def test_an_answer_with_null_results_is_an_empty_window(requests_mock, make_config):
+    """tap-pendo guards every answer with `results or []`: Pendo may say "no rows" with null."""
+    stream = PageEvents(make_config())
+    stream._window = Window("day", DAY, 1)
+    requests_mock.post(API_ROOT + "aggregation", text='{"startTime": %d, "results": null}' % DAY)
+    assert list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True))) == []
+    assert stream.rows_in_window == 0
