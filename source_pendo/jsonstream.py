@@ -14,9 +14,9 @@ cuts the rows up to that place one by one, so no byte is parsed in a failed batc
 
 Every value comes out the same whichever way it was parsed: orjson, which reads integers beyond
 64 bits as floats and refuses lone surrogates, gives way to Python's json for pieces that might hold
-such integers (a run of 19 digits) or that it refuses; there an integer beyond
-64 bits becomes its exact decimal digits in a string (the messages' writer refuses such ints) and a
-lone surrogate becomes U+FFFD.
+such integers (a run of 19 digits) or that it refuses. There an integer beyond 64 bits becomes its
+exact decimal digits in a string (the CDK's message writer, orjson, refuses such ints), a number
+beyond a double its text, and a lone surrogate U+FFFD.
 """
 
 from __future__ import annotations
