@@ -158,3 +158,10 @@ def test_accounts_schema_types_custom_fields_and_shapes_records(requests_mock, m
     assert record["lastupdated"] == "2025-01-01T00:00:00.000Z"
     assert stream.state == {"lastupdated": "2025-01-01T00:00:00.000Z"}
     assert json.loads(requests_mock.request_history[-1].text)["request"]["pipeline"][0] == {"source": {"accounts": None}}
+
+
+def test_an_answer_with_null_results_is_an_empty_page(requests_mock, make_config):
+    requests_mock.post(API_ROOT + "aggregation", text='{"startTime": 0, "results": null}')
+    stream = Pages(make_config())
+    assert read(stream) == []
+    assert requests_mock.call_count == 1

@@ -43,3 +43,11 @@ def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, 
 def documented_key(values):
     """The recipe docs/pendo.md gives: BLAKE2b-128 of the key columns' values as Pendo sends them, as compact JSON."""
     return hashlib.blake2b(json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode(), digest_size=16).hexdigest()
+
+
+def test_an_answer_with_null_results_is_an_empty_window(requests_mock, make_config):
+    """tap-pendo guards every answer with `results or []`: Pendo may say "no rows" with null."""
+    stream = PageEvents(make_config())
+    requests_mock.post(API_ROOT + "aggregation", text='{"startTime": %d, "results": null}' % DAY)
+    assert list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True))) == []
+    assert stream.rows_in_window == 0
