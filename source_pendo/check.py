@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Mapping, Optional, Set
 
@@ -25,6 +26,7 @@ from .http import PendoKeyAuth, request_timeout
 from .regions import region_accepting_key
 
 CHECK_READ_TIMEOUT_SECONDS = 60
+TRANSIENT_RETRY_SECONDS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,17 @@ class Problem:
 
 
 def diagnose(config: PendoConfig, region_roots: Mapping[str, str] = REGION_API_ROOTS) -> Optional[Problem]:
+    """`diagnose_once`, asked again after a short wait while the problem is a passing one (a broken
+    answer, a 5xx): a check should not fail on one hiccup that a sync would have retried."""
+    for wait in TRANSIENT_RETRY_SECONDS:
+        problem = diagnose_once(config, region_roots)
+        if problem is None or problem.failure_type != FailureType.transient_error:
+            return problem
+        time.sleep(wait)
+    return diagnose_once(config, region_roots)
+
+
+def diagnose_once(config: PendoConfig, region_roots: Mapping[str, str] = REGION_API_ROOTS) -> Optional[Problem]:
     """What stops this config from reading Pendo, if anything: the key, its region, its write access,
     the app ids, or the host being out of reach. `region_roots`: Pendo's hosts, asked which one
     accepts a key the configured host refuses."""
@@ -56,6 +69,8 @@ def diagnose(config: PendoConfig, region_roots: Mapping[str, str] = REGION_API_R
         cause = unreachable_cause(error)
         if cause:
             return Problem(unreachable_message(config, cause), unreachable_failure_type(config))
+        if isinstance(error, requests.exceptions.ChunkedEncodingError):
+            return Problem(f"{_host(config)} broke off its answer. Try again later.", FailureType.transient_error)
         return Problem(f"Could not connect to {_host(config)} ({type(error).__name__}). Try again later.", FailureType.transient_error)
     finally:
         session.close()
