@@ -21,19 +21,12 @@ from source_pendo.streams.events import EventStream
 from source_pendo.windows import BUCKET_MS, anchor, label_of, newest_label
 
 from .conftest import ALL_STREAMS, EVENT_STREAMS, primary_key, records_of, run_read, states_of
+from .test_events import ALL_APPS
+from .test_events import SOURCES as EVENT_SOURCES
 
 DAY = BUCKET_MS["day"]
 DAYS = 6
 SMALL_PAGE = 4
-ALL_APPS = 'expandAppIds("*")'
-EVENT_SOURCES = {
-    "events": "events",
-    "feature_events": "featureEvents",
-    "page_events": "pageEvents",
-    "track_events": "trackEvents",
-    "guide_events": "guideEvents",
-    "poll_events": "pollEvents",
-}
 OBJECT_SOURCES = {"featureEvents": "features", "trackEvents": "track_types"}
 ENTITY_IDS = {"accounts": ("accountId", "account_id"), "visitors": ("visitorId", "visitor_id")}
 

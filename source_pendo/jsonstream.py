@@ -307,13 +307,8 @@ def _result_rows(stream: _Bytes) -> Iterator[List[dict]]:
                     yield from _rows(stream)
                 elif _loads_exactly(stream.value("before its rows")) is not None:
                     raise _BodyError(f"has '{RESULTS_KEY}' that is neither rows nor null")
-            separator = stream.next_byte()
-            stream.pos += 1
-            if separator == _CLOSE_OBJECT:
+            if _closed_after_member(stream, _CLOSE_OBJECT, "a comma or '}'"):
                 break
-            if separator != _COMMA:
-                stream.pos -= 1
-                _refuse_byte(stream, "a comma or '}'")
     stream.expect_end("object")
     if not has_results:
         raise _BodyError(f"has no rows and is not '{RESULTS_KEY}': {stream.head!r}")
@@ -324,6 +319,18 @@ def _refuse_shape(stream: _Bytes, expected: str) -> None:
     _loads_exactly(stream.value("at its start"))
     stream.expect_end("value")
     raise _BodyError(f"has no rows and is not {expected}: {stream.head!r}")
+
+
+def _closed_after_member(stream, close: int, expected: str) -> bool:
+    """Takes the comma or closing bracket after a member: True when it closed the container."""
+    separator = stream.next_byte()
+    stream.pos += 1
+    if separator == close:
+        return True
+    if separator != _COMMA:
+        stream.pos -= 1
+        _refuse_byte(stream, expected)
+    return False
 
 
 def _refuse_byte(stream: _Bytes, expected: str) -> None:
@@ -361,13 +368,8 @@ def _rows(stream: _Bytes) -> Iterator[List[dict]]:
         yield [row]
         if row_boundary is None:
             row_boundary = b"}," + piece[: piece.find(b":") + 1]
-        separator = stream.next_byte()
-        stream.pos += 1
-        if separator == _CLOSE_ARRAY:
+        if _closed_after_member(stream, _CLOSE_ARRAY, "a comma or ']' after a row"):
             return
-        if separator != _COMMA:
-            stream.pos -= 1
-            _refuse_byte(stream, "a comma or ']' after a row")
 
 
 def _parse_rows(rows: bytearray) -> Optional[list]:
