@@ -1,8 +1,9 @@
-"""Every field of every stream's discovered schema has a real type: no empty schema `{}` anywhere
-(properties, array items, additionalProperties), which destinations would load as untyped text; and
-every primary key is a declared column of its stream."""
+"""Every field of every stream's discovered schema has a real type (no empty schema `{}` anywhere:
+properties, array items, additionalProperties, which destinations would load as untyped text) and a
+description, generated metadata fields included; every primary key is a declared column of its
+stream."""
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Tuple
 
 import pytest
 
@@ -10,15 +11,15 @@ from source_pendo.source import SourcePendo
 
 from .conftest import API_ROOT
 
-# A catalogue with every type Pendo documents plus ones it does not (empty, unknown, a list of unknowns).
+# Custom fields of every type Pendo documents plus ones it does not, with and without display names.
 CATALOGUE = {
-    "auto": {"id": {"Type": "string"}, "lastupdated": {"Type": "time"}, "idhash": {"Type": "integer"}},
+    "auto": {"id": {"Type": "string", "DisplayName": "Visitor ID"}, "lastupdated": {"Type": "time"}, "idhash": {"Type": "integer"}},
     "custom": {
-        "text": {"Type": "string"},
+        "text": {"Type": "string", "DisplayName": "Some Text"},
         "count": {"Type": "integer"},
         "ratio": {"Type": "float"},
         "flag": {"Type": "boolean"},
-        "when": {"Type": "time"},
+        "when": {"Type": "time", "DisplayName": "When"},
         "tags": {"Type": "list", "ElementType": "string"},
         "codes": {"Type": "list", "ElementType": "mystery"},
         "blank": {"Type": ""},
@@ -31,20 +32,34 @@ CONFIG = {"api_key": "unit-key", "start_date": "2025-01-01", "base_url": API_ROO
 SCHEMA_KEYWORDS = {"type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const"}
 
 
-def empty_schemas(schema: Any, path: str) -> Iterator[str]:
-    """Paths of the empty schemas in `schema`, at any depth."""
+def schema_nodes(schema: Any, path: str) -> Iterator[Tuple[str, Any, bool]]:
+    """(path, schema, whether it is a named property) of `schema` and everything below it."""
     if not isinstance(schema, Mapping):
         return
-    if not SCHEMA_KEYWORDS & set(schema):
-        yield path
     for name, prop in (schema.get("properties") or {}).items():
-        yield from empty_schemas(prop, f"{path}.{name}")
+        yield f"{path}.{name}", prop, True
+        yield from schema_nodes(prop, f"{path}.{name}")
     for keyword in ("items", "additionalProperties"):
         if isinstance(schema.get(keyword), Mapping):
-            yield from empty_schemas(schema[keyword], f"{path}[{keyword}]")
+            yield f"{path}[{keyword}]", schema[keyword], False
+            yield from schema_nodes(schema[keyword], f"{path}[{keyword}]")
     for keyword in ("anyOf", "oneOf", "allOf"):
         for index, alternative in enumerate(schema.get(keyword) or []):
-            yield from empty_schemas(alternative, f"{path}.{keyword}[{index}]")
+            yield f"{path}.{keyword}[{index}]", alternative, False
+            yield from schema_nodes(alternative, f"{path}.{keyword}[{index}]")
+
+
+def empty_schemas(schema: Any, path: str) -> Iterator[str]:
+    """Paths of the empty schemas in `schema`, at any depth."""
+    return (where for where, node, _ in schema_nodes(schema, path) if isinstance(node, Mapping) and not SCHEMA_KEYWORDS & set(node))
+
+
+def undescribed(schema: Any, path: str) -> Iterator[str]:
+    """Paths of the properties in `schema`, at any depth, without a non-empty description."""
+    for where, node, named in schema_nodes(schema, path):
+        description = node.get("description") if isinstance(node, Mapping) else None
+        if named and not (isinstance(description, str) and description.strip()):
+            yield where
 
 
 @pytest.fixture
@@ -80,3 +95,33 @@ def test_every_primary_key_column_is_declared(streams):
         properties = stream.get_json_schema()["properties"]
         for column in columns:
             assert column in properties, f"{name}: key column {column} is not in its schema"
+
+
+def test_the_walk_finds_undescribed_properties_at_every_depth():
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string", "description": " "},
+            "c": {"type": "object", "description": "c", "properties": {"d": {"type": "string"}}},
+            "e": {"type": "array", "description": "e", "items": {"type": "object", "properties": {"f": {"type": "string"}}}},
+            "g": {"type": "string", "description": "g"},
+        },
+    }
+    assert sorted(undescribed(schema, "s")) == ["s.a", "s.b", "s.c.d", "s.e[items].f"]
+
+
+def test_every_property_of_every_stream_has_a_description(streams):
+    assert len(streams) == 17
+    missing = [path for name, stream in streams.items() for path in undescribed(stream.get_json_schema(), name)]
+    assert not missing, f"properties without a description: {missing}"
+
+
+def test_generated_metadata_fields_are_described_from_the_catalogue(streams):
+    for stream_name in ("accounts", "visitors"):
+        custom = streams[stream_name].get_json_schema()["properties"]["metadata_custom"]["properties"]
+        assert "`custom.text`" in custom["text"]["description"] and "Some Text" in custom["text"]["description"]
+        assert "typed integer" in custom["count"]["description"]
+        assert "typed time" in custom["when"]["description"] and "ISO-8601" in custom["when"]["description"]
+        assert "typed list" in custom["tags"]["description"] and custom["tags"]["items"]["description"]
+        assert "untyped" in custom["no_type"]["description"]
