@@ -38,7 +38,7 @@ def test_schemas_handed_out_are_copies():
 
 
 def without_descriptions(value):
-    """`value` without the descriptions generated fields carry (checked in test_schema_descriptions)."""
+    """`value` without the descriptions generated fields carry (checked in test_schemas)."""
     if isinstance(value, dict):
         return {key: without_descriptions(item) for key, item in value.items() if key != "description"}
     return value
