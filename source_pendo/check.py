@@ -97,7 +97,8 @@ def _unknown_app_ids(session: requests.Session, config: PendoConfig, timeout: tu
     rows rather than an error, so the ids are compared with those its pages and features carry."""
     known: Set[int] = set()
     for source in ("pages", "features"):
-        body = aggregation.pipeline_body(source, {"appId": ALL_APPS}, [{"select": {"appId": "appId"}}], request_id=f"check-apps-{source}")
+        # Whole objects, not a `select`: no public client shows Pendo's `select`, and the objects are small.
+        body = aggregation.pipeline_body(source, {"appId": ALL_APPS}, request_id=f"check-apps-{source}")
         response = session.post(config.api_root + "aggregation", json=body, timeout=timeout)
         problem = _aggregation_problem(response, config)
         if problem:
