@@ -41,6 +41,12 @@ def last_complete_label(now_ms: int, period: str) -> int:
     return label_of(now_ms - SETTLE_MS[period], period) - BUCKET_MS[period]
 
 
+def label_of_bucket(bucket_start_ms: int, period: str) -> int:
+    """The label whose anchor lies in the Pendo bucket starting at `bucket_start_ms` (a row's `day` or
+    `hour`): the one label in [start - anchor offset, start - anchor offset + a bucket)."""
+    return label_of(bucket_start_ms - ANCHOR_OFFSET_MS[period] + BUCKET_MS[period] - 1, period)
+
+
 def newest_label(now_ms: int, period: str) -> int:
     """The label of the newest bucket worth asking for: its anchor has passed."""
     label = label_of(now_ms, period)

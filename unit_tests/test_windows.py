@@ -1,6 +1,7 @@
+import pytest
 from datetime import datetime, timezone
 
-from source_pendo.windows import BUCKET_MS, Window, WindowPlan, anchor, label_of, last_complete_label, newest_label
+from source_pendo.windows import BUCKET_MS, Window, WindowPlan, anchor, label_of, label_of_bucket, last_complete_label, newest_label
 
 DAY, HOUR = BUCKET_MS["day"], BUCKET_MS["hour"]
 
@@ -46,3 +47,15 @@ def test_windows_never_exceed_their_maximum():
         sizes.append(window.buckets)
         plan.observe(window, rows=0)
     assert max(sizes) == 168 and sum(sizes) == 1001
+
+
+@pytest.mark.parametrize("period", ["day", "hour"])
+@pytest.mark.parametrize("offset_minutes", [-12 * 60, -5 * 60, -45, 0, 30, 5 * 60 + 45, 11 * 60 + 59])
+def test_a_buckets_start_names_the_label_whose_anchor_it_holds(period, offset_minutes):
+    label = 20_000 * BUCKET_MS["day"] + (7 * BUCKET_MS["hour"] if period == "hour" else 0)
+    anchor_ms = anchor(label, period)
+    # The local bucket holding the anchor starts at the last local midnight (or hour top) before it.
+    local = anchor_ms + offset_minutes * 60_000
+    bucket_start = local - local % BUCKET_MS[period] - offset_minutes * 60_000
+    assert bucket_start <= anchor_ms < bucket_start + BUCKET_MS[period]
+    assert label_of_bucket(bucket_start, period) == label
