@@ -65,3 +65,8 @@ def keyset_page(
     if limit is not None:
         stages.append({"limit": limit})
     return pipeline_body(source, source_params, stages, request_id=request_id, window=window)
+
+
+def grouped(source: str, source_params, *, group_paths: Sequence[str], fields: Sequence[Mapping[str, Any]], request_id: str, window: Mapping[str, Any]) -> dict:
+    """One row per distinct `group_paths` values with the `fields` Pendo computes over its rows."""
+    return pipeline_body(source, source_params, [{"group": {"group": list(group_paths), "fields": list(fields)}}], request_id=request_id, window=window)
