@@ -31,6 +31,7 @@ DEFAULT_START_DAYS = 30
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]+$")
 KEY_HELP = "Create one in Pendo under Settings > Integrations > Integration Keys and paste it in 'Integration key'."
 MAX_LOOKBACK_DAYS = 180
+MAX_SETTLING_HOURS = 72
 MAX_REQUEST_TIMEOUT = 3600
 MAX_PAGE_SIZE = 500_000
 MAX_CONCURRENT_REQUESTS = 32
@@ -39,7 +40,8 @@ MAX_REQUESTS_PER_SECOND = 1000
 DEFAULTS = {
     "region": "US",
     "period": "day",
-    "lookback_window": 10,
+    "lookback_window": 30,
+    "settling_hours": 8,
     "app_ids": [],
     "include_anonymous_visitors": False,
     "request_timeout": 300,
@@ -81,6 +83,7 @@ class PendoConfig:
     start_date: datetime
     period: str
     lookback_window_days: int
+    settling_hours: int
     app_ids: Tuple[int, ...]
     include_anonymous_visitors: bool
     request_timeout: int
@@ -120,6 +123,7 @@ class PendoConfig:
             start_date=_start_date(settings.get("start_date")),
             period=_choice("period", settings["period"], ("day", "hour")),
             lookback_window_days=_bounded_int("lookback_window", settings["lookback_window"], "Lookback window (days)", MAX_LOOKBACK_DAYS),
+            settling_hours=_bounded_int("settling_hours", settings["settling_hours"], "Settling margin (hours)", MAX_SETTLING_HOURS, minimum=0),
             app_ids=_app_ids(settings["app_ids"]),
             include_anonymous_visitors=_boolean("include_anonymous_visitors", settings["include_anonymous_visitors"], "Include anonymous visitors"),
             request_timeout=_bounded_int("request_timeout", settings["request_timeout"], "Request timeout (seconds)", MAX_REQUEST_TIMEOUT),
@@ -181,9 +185,10 @@ def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> str:
     return text
 
 
-def _bounded_int(name: str, value: Any, title: str, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
-        raise config_error(f"{title} ('{name}') must be a whole number above 0 and at most {maximum}, got {value!r}.")
+def _bounded_int(name: str, value: Any, title: str, maximum: int, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        floor = "above 0" if minimum == 1 else f"from {minimum}"
+        raise config_error(f"{title} ('{name}') must be a whole number {floor} and at most {maximum}, got {value!r}.")
     return value
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 BUCKET_MS = {"day": 86_400_000, "hour": 3_600_000}
 ANCHOR_OFFSET_MS = {"day": 12 * 3_600_000, "hour": 15 * 60_000}
@@ -36,9 +37,10 @@ def anchor(label_ms: int, period: str) -> int:
     return label_ms + ANCHOR_OFFSET_MS[period]
 
 
-def last_complete_label(now_ms: int, period: str) -> int:
-    """The label of the newest bucket that is complete at `now_ms`."""
-    return label_of(now_ms - SETTLE_MS[period], period) - BUCKET_MS[period]
+def last_complete_label(now_ms: int, period: str, settling_ms: int = 0) -> int:
+    """The label of the newest bucket that is complete at `now_ms`: ended in every time zone, and
+    `settling_ms` more for the data Pendo adds to a bucket after it ends."""
+    return label_of(now_ms - SETTLE_MS[period] - settling_ms, period) - BUCKET_MS[period]
 
 
 def label_of_bucket(bucket_start_ms: int, period: str) -> int:
@@ -51,6 +53,37 @@ def newest_label(now_ms: int, period: str) -> int:
     """The label of the newest bucket worth asking for: its anchor has passed."""
     label = label_of(now_ms, period)
     return label if anchor(label, period) <= now_ms else label - BUCKET_MS[period]
+
+
+# A label in few bytes (state keeps one per bucket): "2026-11-24" for a day, "2026-11-24T05" for an hour.
+COMPACT_FORMAT = {"day": "%Y-%m-%d", "hour": "%Y-%m-%dT%H"}
+
+
+def compact_label(label_ms: int, period: str) -> str:
+    return datetime.fromtimestamp(label_ms / 1000, tz=timezone.utc).strftime(COMPACT_FORMAT[period])
+
+
+def label_from_compact(text: str, period: str) -> Optional[int]:
+    """The label `compact_label` wrote for `period`; None for text of another period or none."""
+    try:
+        moment = datetime.strptime(text, COMPACT_FORMAT[period]).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return None
+    return int(moment.timestamp() * 1000)
+
+
+Run = Tuple[int, int]  # (first label, last label) of consecutive buckets
+
+
+def runs_of(labels: Iterable[int], period: str) -> List[Run]:
+    """The labels as runs of consecutive buckets, in order."""
+    runs: List[Run] = []
+    for label in sorted(set(labels)):
+        if runs and runs[-1][1] + BUCKET_MS[period] == label:
+            runs[-1] = (runs[-1][0], label)
+        else:
+            runs.append((label, label))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -70,27 +103,41 @@ class Window:
 
 
 class WindowPlan:
-    """Windows from `first_label` through `last_label`, sized as they go: a window that needed more
-    than a page of rows makes the next ones smaller, one far below a page makes them larger."""
+    """Windows over runs of consecutive labels (one run: a whole range; several: the buckets that
+    changed), sized as they go: a window that needed more than a page of rows makes the next ones
+    smaller, one far below a page makes them larger. A window never spans two runs."""
 
-    def __init__(self, period: str, first_label: int, last_label: int, page_size: int, buckets: int = 1):
+    def __init__(self, period: str, runs: Sequence[Run], page_size: int, buckets: int = 1):
         self.period = period
-        self.next_label = first_label
-        self.last_label = last_label
+        self.runs = list(runs)
         self.page_size = page_size
         self.buckets = buckets
 
+    @classmethod
+    def over(cls, period: str, first_label: int, last_label: int, page_size: int) -> "WindowPlan":
+        """Every bucket from `first_label` through `last_label`."""
+        return cls(period, [(first_label, last_label)] if first_label <= last_label else [], page_size)
+
     def windows(self) -> Iterator[Window]:
         bucket = BUCKET_MS[self.period]
-        while self.next_label <= self.last_label:
-            remaining = (self.last_label - self.next_label) // bucket + 1
-            window = Window(self.period, self.next_label, min(self.buckets, remaining))
-            yield window
-            self.next_label = window.end_label
+        for first_label, last_label in self.runs:
+            next_label = first_label
+            while next_label <= last_label:
+                window = Window(self.period, next_label, min(self.buckets, (last_label - next_label) // bucket + 1))
+                yield window
+                next_label = window.end_label
+
+    def next_read_after(self, window: Window) -> Optional[int]:
+        """The first label after `window` that the plan reads, None if it reads none."""
+        return next((max(first, window.end_label) for first, last in self.runs if last >= window.end_label), None)
 
     def windows_left(self, after: Window) -> int:
-        remaining = max(0, (self.last_label - after.end_label) // BUCKET_MS[self.period] + 1)
-        return -(-remaining // self.buckets)
+        bucket = BUCKET_MS[self.period]
+        left = 0
+        for first, last in self.runs:
+            remaining = max(0, (last - max(first, after.end_label)) // bucket + 1)
+            left += -(-remaining // self.buckets)
+        return left
 
     def observe(self, window: Window, rows: int) -> None:
         """Resize from what the window just read held."""

@@ -21,7 +21,7 @@ def config_error_for(**overrides) -> str:
 def test_defaults_and_region_host():
     config = PendoConfig.from_mapping(GOOD)
     assert config.api_root == "https://app.pendo.io/api/v1/"
-    assert (config.period, config.lookback_window_days, config.page_size, config.request_timeout) == ("day", 10, 50_000, 300)
+    assert (config.period, config.lookback_window_days, config.settling_hours, config.page_size, config.request_timeout) == ("day", 30, 8, 50_000, 300)
     assert config.app_id_param == ALL_APPS
     assert config.start_ms == 1735689600000
 
@@ -41,6 +41,11 @@ def test_app_ids_single_and_many():
     assert PendoConfig.from_mapping({**GOOD, "app_ids": [5, 6, 5]}).app_id_param == [5, 6]
 
 
+def test_a_settling_margin_of_0_is_allowed_and_a_saved_lookback_is_kept():
+    config = PendoConfig.from_mapping({**GOOD, "settling_hours": 0, "lookback_window": 10})
+    assert (config.settling_hours, config.lookback_window_days) == (0, 10)
+
+
 def test_start_date_accepts_date_times_with_offsets():
     assert PendoConfig.from_mapping({**GOOD, "start_date": "2025-01-01T02:00:00+02:00"}).start_ms == 1735689600000
 
@@ -57,6 +62,8 @@ def test_start_date_accepts_date_times_with_offsets():
         ({"page_size": 0}, "above 0"),
         ({"request_timeout": -1}, "above 0"),
         ({"lookback_window": 0}, "above 0"),
+        ({"settling_hours": -1}, "from 0 and at most 72"),
+        ({"settling_hours": 100}, "at most 72"),
         ({"page_size": 10_000_000}, "at most 500000"),
         ({"page_size": "50000"}, "whole number"),
         ({"include_anonymous_visitors": "yes"}, "true or false"),
@@ -94,6 +101,8 @@ def test_config_bounds_are_the_spec_bounds():
     assert properties["page_size"]["maximum"] == config.MAX_PAGE_SIZE
     assert properties["request_timeout"]["maximum"] == config.MAX_REQUEST_TIMEOUT
     assert properties["lookback_window"]["maximum"] == config.MAX_LOOKBACK_DAYS
+    assert (properties["settling_hours"]["minimum"], properties["settling_hours"]["maximum"]) == (0, config.MAX_SETTLING_HOURS)
+    assert {name: properties[name]["default"] for name in config.DEFAULTS} == config.DEFAULTS
     assert properties["region"]["enum"] == list(config.REGION_API_ROOTS)
     assert properties["period"]["enum"] == ["day", "hour"]
 

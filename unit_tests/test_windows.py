@@ -1,7 +1,19 @@
 import pytest
 from datetime import datetime, timezone
 
-from source_pendo.windows import BUCKET_MS, Window, WindowPlan, anchor, label_of, label_of_bucket, last_complete_label, newest_label
+from source_pendo.windows import (
+    BUCKET_MS,
+    Window,
+    WindowPlan,
+    anchor,
+    compact_label,
+    label_from_compact,
+    label_of,
+    label_of_bucket,
+    last_complete_label,
+    newest_label,
+    runs_of,
+)
 
 DAY, HOUR = BUCKET_MS["day"], BUCKET_MS["hour"]
 
@@ -22,13 +34,20 @@ def test_a_day_is_complete_only_once_every_time_zone_has_finished_it():
     assert last_complete_label(ms("2026-11-01T10:30:00"), "hour") == ms("2026-11-01T08:00:00")
 
 
+def test_a_settling_margin_holds_a_bucket_back_that_much_longer():
+    eight_hours = 8 * HOUR
+    assert last_complete_label(ms("2026-11-01T21:59:00"), "day", eight_hours) == ms("2026-10-30T00:00:00")
+    assert last_complete_label(ms("2026-11-01T22:00:00"), "day", eight_hours) == ms("2026-10-31T00:00:00")
+    assert last_complete_label(ms("2026-11-01T18:30:00"), "hour", eight_hours) == ms("2026-11-01T08:00:00")
+
+
 def test_newest_label_is_the_one_whose_anchor_has_passed():
     assert newest_label(ms("2026-11-01T11:00:00"), "day") == ms("2026-10-31T00:00:00")
     assert newest_label(ms("2026-11-01T12:00:00"), "day") == ms("2026-11-01T00:00:00")
 
 
 def test_windows_tile_the_range_and_adapt_to_rows():
-    plan = WindowPlan("day", ms("2026-10-01T00:00:00"), ms("2026-10-20T00:00:00"), page_size=100)
+    plan = WindowPlan.over("day", ms("2026-10-01T00:00:00"), ms("2026-10-20T00:00:00"), page_size=100)
     seen = []
     for window in plan.windows():
         seen.append(window)
@@ -41,7 +60,7 @@ def test_windows_tile_the_range_and_adapt_to_rows():
 
 
 def test_windows_never_exceed_their_maximum():
-    plan = WindowPlan("hour", 0, 1000 * HOUR, page_size=100)
+    plan = WindowPlan.over("hour", 0, 1000 * HOUR, page_size=100)
     sizes = []
     for window in plan.windows():
         sizes.append(window.buckets)
@@ -59,3 +78,38 @@ def test_a_buckets_start_names_the_label_whose_anchor_it_holds(period, offset_mi
     bucket_start = local - local % BUCKET_MS[period] - offset_minutes * 60_000
     assert bucket_start <= anchor_ms < bucket_start + BUCKET_MS[period]
     assert label_of_bucket(bucket_start, period) == label
+
+
+def test_labels_are_written_compactly_and_read_back_for_their_own_period_only():
+    day, hour = ms("2026-11-24T00:00:00"), ms("2026-11-24T05:00:00")
+    assert (compact_label(day, "day"), compact_label(hour, "hour")) == ("2026-11-24", "2026-11-24T05")
+    assert (label_from_compact("2026-11-24", "day"), label_from_compact("2026-11-24T05", "hour")) == (day, hour)
+    assert label_from_compact("2026-11-24T05", "day") is None and label_from_compact("2026-11-24", "hour") is None
+    assert label_from_compact("yesterday", "day") is None
+
+
+def test_changed_labels_become_runs_whose_windows_never_span_a_gap():
+    labels = [ms(f"2026-10-{d:02d}T00:00:00") for d in (3, 4, 5, 9, 15, 16, 17, 18, 19, 20)]
+    runs = runs_of(reversed(labels), "day")
+    assert runs == [(labels[0], labels[2]), (labels[3], labels[3]), (labels[4], labels[9])]
+    plan = WindowPlan("day", runs, page_size=100)
+    seen = []
+    for window in plan.windows():
+        seen.append(window)
+        plan.observe(window, rows=10)  # small windows: the next ones grow, within their run
+    read = [window.first_label + i * DAY for window in seen for i in range(window.buckets)]
+    assert read == labels, "every changed bucket read once, and no other"
+    assert [(w.first_label, w.buckets) for w in seen] == [(labels[0], 1), (labels[1], 2), (labels[3], 1), (labels[4], 6)]
+
+
+def test_the_plan_says_what_it_reads_next_and_how_many_windows_are_left():
+    runs = [(ms("2026-10-03T00:00:00"), ms("2026-10-05T00:00:00")), (ms("2026-10-09T00:00:00"), ms("2026-10-09T00:00:00"))]
+    plan = WindowPlan("day", runs, page_size=100)
+    first = Window("day", ms("2026-10-03T00:00:00"), 1)
+    assert plan.next_read_after(first) == ms("2026-10-04T00:00:00")
+    assert plan.windows_left(after=first) == 3
+    end_of_run = Window("day", ms("2026-10-04T00:00:00"), 2)
+    assert plan.next_read_after(end_of_run) == ms("2026-10-09T00:00:00")
+    assert plan.windows_left(after=end_of_run) == 1
+    last = Window("day", ms("2026-10-09T00:00:00"), 1)
+    assert plan.next_read_after(last) is None and plan.windows_left(after=last) == 0

@@ -21,7 +21,7 @@ from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..row_key import ROW_KEY, RowKeys
 from ..windows import Window, anchor
 from .query_form import find_query_form
-from .windowed import WindowedStream
+from .windowed import FingerprintQuery, WindowedStream
 
 PER_ROW_DIMENSIONS = ["visitorId", "accountId", "appId", "remoteIp", "server", "userAgent"]
 
@@ -178,6 +178,11 @@ class AggregatedEventStream(EventStream):
     """Pre-aggregated rows: one per bucket, visitor, account, app, IP, server, user agent (and object)."""
 
     key_columns = ["{period}", *PER_ROW_DIMENSIONS]
+    # The object a row counts: a retag moves rows between objects, so buckets are fingerprinted per object.
+    fingerprinted_object: Optional[str] = None
+
+    def fingerprint_query(self) -> Optional[FingerprintQuery]:
+        return FingerprintQuery(self.source_name, self.source_params({}), self.fingerprinted_object)
 
 
 class Events(AggregatedEventStream):
@@ -216,6 +221,15 @@ class ObjectEventStream(AggregatedEventStream):
             for index, object_id in enumerate(self._object_ids):
                 yield {**window_slice, "object_id": object_id, "first_of_window": index == 0, "last_of_window": index == len(self._object_ids) - 1}
 
+    def fingerprint_query(self) -> Optional[FingerprintQuery]:
+        if self._object_ids is not None:
+            self.logger.info(
+                f"Stream '{self.name}': without one query for every {self.object_name}, changed {self.period}s are not looked for;"
+                " every sync reads the whole lookback."
+            )
+            return None
+        return super().fingerprint_query()
+
     def source_params(self, window_slice: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         if self._object_ids is None:
             return super().source_params(window_slice)
@@ -227,6 +241,7 @@ class FeatureEvents(ObjectEventStream):
     source_name = "featureEvents"
     key_columns = [*AggregatedEventStream.key_columns, "featureId"]
     object_column = "featureId"
+    fingerprinted_object = "featureId"
     object_list_path = "feature"
     object_name = "feature"
 
@@ -235,6 +250,7 @@ class PageEvents(AggregatedEventStream):
     name = "page_events"
     source_name = "pageEvents"
     key_columns = [*AggregatedEventStream.key_columns, "pageId"]
+    fingerprinted_object = "pageId"
 
 
 class TrackEvents(ObjectEventStream):
@@ -242,6 +258,7 @@ class TrackEvents(ObjectEventStream):
     source_name = "trackEvents"
     key_columns = [*AggregatedEventStream.key_columns, "trackTypeId"]
     object_column = "trackTypeId"
+    fingerprinted_object = "trackTypeId"
     object_list_path = "tracktype"
     object_name = "track type"
 
