@@ -9,9 +9,11 @@ from collections import defaultdict
 
 import pytest
 
-from integration_tests.simulator_client import EXPAND_ALL
+from integration_tests.pendo_simulator import PendoSimulator
+from integration_tests.simulator_client import EXPAND_ALL, PendoClient
 
 DAY = 86_400_000
+NO_GROUP_MESSAGE = "bad pipeline: bad group: unsupported pipeline operator"
 ROW_FIELDS = [{"rows": {"count": None}}, {"numEvents": {"sum": "numEvents"}}, {"numMinutes": {"sum": "numMinutes"}}]
 
 
@@ -147,3 +149,36 @@ def test_malformed_group_is_400(api, sim, argument, fragment):
     status, message = api.error([event_source("pageEvents", "dayRange", first, 2), {"group": argument}])
     assert status == 400
     assert message.startswith("pipeline stage 1 (group): ") and fragment in message
+
+
+# --- the no_group variant ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def no_group_api():
+    with PendoSimulator(variants=["no_group"]) as sim:
+        client = PendoClient(sim)
+        yield client
+        client.session.close()
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        {"group": ["day", "pageId"], "fields": ROW_FIELDS},
+        {"group": ["day"], "fields": {"visitors": {"count": "visitorId"}}},
+        {"group": []},
+        {"nonsense": True},
+    ],
+)
+def test_no_group_refuses_every_group_stage(no_group_api, argument):
+    first, _ = window(no_group_api.sim)
+    assert no_group_api.error([event_source("pageEvents", "dayRange", first, 30), {"group": argument}]) == (400, NO_GROUP_MESSAGE)
+
+
+def test_no_group_leaves_everything_else_alone(no_group_api, api, sim):
+    first, end = window(sim)
+    pipeline = [event_source("pageEvents", "dayRange", first, 30, {"appId": EXPAND_ALL}), {"filter": "numEvents >= 2"}, {"sort": ["-numEvents", "visitorId"]}, {"limit": 20}]
+    assert no_group_api.results(pipeline) == api.results(pipeline)
+    assert no_group_api.sim.event_rows("pageEvents", "dayRange", first, end) == sim.event_rows("pageEvents", "dayRange", first, end)
+    assert no_group_api.error([event_source("pageEvents", "dayRange", first, 30), {"unwind": {}}])[1].endswith("not supported by the simulator")

@@ -306,6 +306,10 @@ def _group(argument: Any, where: str) -> Transform:
         raise AggregationError(f"{where}: {error}") from None
 
 
+def _refuse_group(_argument: Any, _where: str) -> Transform:
+    raise AggregationError("bad pipeline: bad group: unsupported pipeline operator")
+
+
 _DEFAULT_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
     "filter": _filter,
     "sort": _sort,
@@ -325,6 +329,7 @@ def _operators(variants: frozenset[str]) -> dict[str, Callable[[Any, str], Trans
         **_DEFAULT_OPERATORS,
         "filter": functools.partial(_filter, null_compares_false=nulls_last, refuse_alternatives="no_or_filter" in variants),
         "sort": functools.partial(_sort, nulls_last=nulls_last),
+        "group": _refuse_group if "no_group" in variants else _group,
     }
 
 
