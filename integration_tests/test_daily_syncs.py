@@ -1,0 +1,163 @@
+"""Daily incremental syncs of the event streams with their default settings (30-day lookback, 8 h
+settling margin), over real sockets against the simulator: late data arrives every day and Pendo
+retags past page events; each sync reads only the days whose content changed and the days still
+settling, and what the syncs delivered is exactly what the simulator holds."""
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+import pytest
+from airbyte_cdk.models import SyncMode
+
+from integration_tests.pendo_simulator import PendoSimulator
+from source_pendo.records import ms_from_iso
+from source_pendo.row_key import row_key
+from source_pendo.source import SourcePendo
+from source_pendo.windows import ANCHOR_OFFSET_MS, BUCKET_MS, label_of, label_of_bucket, last_complete_label, newest_label
+
+from .conftest import records_of, run_read, states_of
+
+DAY, HOUR = BUCKET_MS["day"], BUCKET_MS["hour"]
+STREAMS = {"events": "events", "page_events": "pageEvents", "feature_events": "featureEvents", "track_events": "trackEvents"}
+ALL_APPS = 'expandAppIds("*")'
+SETTLING_MS = 8 * HOUR  # the spec's default settling margin
+
+
+def daily_config(simulator, days=25):
+    start = datetime.fromtimestamp(label_of(simulator.clock_ms - days * DAY, "day") / 1000, tz=timezone.utc)
+    return {"api_key": simulator.api_key, "base_url": simulator.url, "start_date": start.strftime("%Y-%m-%d"), "page_size": 150, "requests_per_second": 1000}
+
+
+def key_columns(stream):
+    [instance] = [s for s in SourcePendo().streams({"api_key": "k", "start_date": "2025-01-01"}) if s.name == stream]
+    return [column.format(period="day") for column in instance.key_columns]
+
+
+def simulator_days(simulator, stream, cfg):
+    """{label: {row_key: (numEvents, numMinutes)}} of every day the syncs cover, as Pendo holds it now."""
+    first = label_of(ms_from_iso(cfg["start_date"] + "T00:00:00Z"), "day")
+    last = newest_label(simulator.clock_ms, "day")
+    start = simulator.bucket_start(first + ANCHOR_OFFSET_MS["day"], "day")
+    end = simulator.bucket_start(last + ANCHOR_OFFSET_MS["day"], "day") + 1
+    days = {label: {} for label in range(first, last + DAY, DAY)}
+    columns = key_columns(stream)
+    for row in simulator.event_rows(STREAMS[stream], "day", start, end, ALL_APPS):
+        days[label_of_bucket(row["day"], "day")][row_key([row.get(c) for c in columns])] = (row["numEvents"], row["numMinutes"])
+    return days
+
+
+def days_read(simulator, stream):
+    """The labels of the windows the stream's row queries asked for (the fingerprint query aside)."""
+    labels = set()
+    for request in simulator.requests:
+        body = request["body"] if isinstance(request["body"], dict) else {}
+        if body.get("request", {}).get("requestId") == f"source-pendo:{stream}":
+            window = body["request"]["pipeline"][0]["source"]["timeSeries"]
+            first = window["first"] - ANCHOR_OFFSET_MS["day"]
+            labels.update(range(first, first + window["count"] * DAY, DAY))
+    return labels
+
+
+def fingerprint_queries(simulator, stream):
+    return [r for r in simulator.requests if isinstance(r["body"], dict) and r["body"]["request"]["requestId"] == f"source-pendo:{stream}:fingerprints"]
+
+
+class Destination:
+    """What a destination holds per stream: each day as the last sync that read it delivered it."""
+
+    def __init__(self):
+        self.days = defaultdict(dict)  # stream -> {label: {row_key: (num_events, num_minutes)}}
+
+    def load(self, stream, records, labels_read):
+        delivered = defaultdict(dict)
+        for record in records:
+            delivered[label_of_bucket(ms_from_iso(record["day"]), "day")][record["row_key"]] = (record["num_events"], record["num_minutes"])
+        assert set(delivered) <= labels_read, "a record of a day the stream did not ask for"
+        for label in labels_read:
+            self.days[stream][label] = delivered.get(label, {})
+
+
+def sync(simulator, cfg, destination, states):
+    simulator.clear_requests()
+    output = run_read(cfg, list(STREAMS), SyncMode.incremental, state=[states[s] for s in STREAMS if s in states] or None)
+    read = {}
+    for stream in STREAMS:
+        read[stream] = days_read(simulator, stream)
+        destination.load(stream, records_of(output, stream), read[stream])
+        states[stream] = states_of(output, stream)[-1]
+        assert len(fingerprint_queries(simulator, stream)) == 1, "one fingerprint query per stream and sync"
+    return output, read
+
+
+def changed_days(before, after):
+    return {label for label in after if before.get(label) != after[label]}
+
+
+def two_busy_pages(simulator, first, end):
+    counts = defaultdict(int)
+    for hit in simulator.events.hits:
+        if hit.kind == "page" and hit.app_id == simulator.dataset.default_app_id and first <= hit.ts < end and hit.arrives_at <= simulator.clock_ms:
+            counts[hit.object_id] += 1
+    moved, kept = sorted(counts, key=counts.get, reverse=True)[:2]
+    return moved, kept
+
+
+def test_daily_syncs_read_only_changed_and_settling_days_and_deliver_exactly_pendos_data(clock):
+    cfg = daily_config(clock)
+    destination, states = Destination(), {}
+    sync(clock, cfg, destination, states)
+    held = {stream: simulator_days(clock, stream, cfg) for stream in STREAMS}
+    for stream in STREAMS:
+        assert destination.days[stream] == held[stream], f"{stream}: the first sync delivered Pendo's data exactly"
+        assert states[stream].stream.stream_state.fingerprints, f"{stream}: the first sync saved fingerprints for the next"
+
+    skipped_past_days = late_past_days = 0
+    for day in range(1, 4):
+        clock.advance(DAY)
+        retagged = set()
+        if day == 2:
+            # Pendo edits a page rule: 6 to 12 days back, one busy page's views become another's.
+            first, end = clock.clock_ms - 12 * DAY, clock.clock_ms - 6 * DAY
+            moved, kept = two_busy_pages(clock, first, end)
+            assert clock.retag("page", moved, kept, first_ms=first, end_ms=end) > 0
+            retagged = {label_of_bucket(clock.bucket_start(ms, "day"), "day") for ms in range(first, end, HOUR)}
+        now_held = {stream: simulator_days(clock, stream, cfg) for stream in STREAMS}
+        output, read = sync(clock, cfg, destination, states)
+        settling = set(range(last_complete_label(clock.clock_ms, "day", SETTLING_MS) + DAY, newest_label(clock.clock_ms, "day") + DAY, DAY))
+        for stream in STREAMS:
+            changed = changed_days(held[stream], now_held[stream])
+            assert destination.days[stream] == now_held[stream], f"day {day}, {stream}: a day lost or stale after the sync"
+            assert changed <= read[stream], f"day {day}, {stream}: a changed day was not read"
+            assert read[stream] <= changed | settling, f"day {day}, {stream}: read unchanged days {sorted(read[stream] - changed - settling)}"
+            emitted = len(records_of(output, stream))
+            assert emitted == sum(len(now_held[stream][label]) for label in read[stream]), "rows emitted only of the days read"
+            past = set(now_held[stream]) - settling
+            skipped_past_days += len(past - read[stream])
+            late_past_days += len((changed & past) - retagged)
+        if retagged:
+            assert retagged & read["page_events"] and not (retagged - changed_days(held["events"], now_held["events"])) & read["events"] - settling, (
+                "the retag re-read page_events' days, not the events source's (it does not change)"
+            )
+        held = now_held
+        assert any(f"days changed since the last sync (fingerprints); reading those and" in log.log.message for log in output.logs)
+    assert skipped_past_days, "unchanged past days were read again"
+    assert late_past_days, "no late data reached a past day: the test proves nothing"
+
+
+def test_a_refused_fingerprint_query_reads_the_whole_lookback_with_one_warning(monkeypatch):
+    with PendoSimulator(seed=11, accounts=30, visitors=45, objects_per_app=3, variants=["no_group"]) as simulator:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: simulator.clock_ms)
+        cfg = daily_config(simulator, days=12)
+        destination, states = Destination(), {}
+        sync(simulator, cfg, destination, states)
+        assert all(not getattr(states[stream].stream.stream_state, "fingerprints", None) for stream in STREAMS)
+        simulator.advance(DAY)
+        output, read = sync(simulator, cfg, destination, states)
+        whole = set(range(label_of(ms_from_iso(cfg["start_date"] + "T00:00:00Z"), "day"), newest_label(simulator.clock_ms, "day") + DAY, DAY))
+        for stream in STREAMS:
+            assert read[stream] == whole, f"{stream}: the whole lookback (here back to the start date) is read"
+            assert destination.days[stream] == simulator_days(simulator, stream, cfg)
+            warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN" and f"Stream '{stream}': could not tell" in log.log.message]
+            assert len(warnings) == 1, f"{stream}: one warning per sync"
+            assert "Pendo refused the query (HTTP 400: bad pipeline: bad group" in warnings[0]
+            assert f"Re-reading the whole lookback of {len(whole)} days" in warnings[0]
