@@ -70,7 +70,7 @@ def test_anonymous_visitors_only_when_asked(clock, config):
 
 
 def test_incremental_reads_only_the_lookback_and_new_days_and_loses_nothing(clock, config):
-    cfg = history_config(config, clock, days=30)
+    cfg = {**history_config(config, clock, days=30), "lookback_window": 10}
     first = run_read(cfg, ["visitor_history"], SyncMode.incremental)
     state = states_of(first, "visitor_history")[-1]
     clock.advance(3 * DAY)
