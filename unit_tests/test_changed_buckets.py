@@ -37,9 +37,11 @@ class FakePendo:
             context.status_code = 400
             return {"message": "bad pipeline: bad group: unknown stage"}
         window = body["request"]["pipeline"][0]["source"]["timeSeries"]
-        first = window["first"] - window["first"] % DAY
-        labels = range(first, first + window["count"] * DAY, DAY)
-        rows = [{"day": label, "pageId": page, "rows": 1, "numEvents": n, "numMinutes": 1} for label in labels for page, n in self.events.get(label, {}).items()]
+        period = body["request"]["pipeline"][1]["group"]["group"][0]
+        step = BUCKET_MS[period]
+        first = window["first"] - window["first"] % step
+        labels = range(first, first + window["count"] * step, step)
+        rows = [{period: label, "pageId": page, "rows": 1, "numEvents": n, "numMinutes": 1} for label in labels for page, n in self.events.get(label, {}).items()]
         return {"startTime": first, "results": rows}
 
 
@@ -49,13 +51,13 @@ def pendo(requests_mock):
 
 
 def sync(stream, now, monkeypatch, state):
-    """Plans the sync at `now` from `state`, marks every window read; the windows and the last state."""
+    """Plans the sync at `now` from `state`, marks every window read; the labels read and the last state."""
     monkeypatch.setattr("source_pendo.windows.now_ms", lambda: now)
     stream.state = state
     plan = stream.plan_windows(SyncMode.incremental)
     read = []
     for window in plan.windows():
-        read.extend(window.first_label + i * DAY for i in range(window.buckets))
+        read.extend(window.first_label + i * BUCKET_MS[stream.period] for i in range(window.buckets))
         stream.window_done(window, 0, "0 rows")
     return read, stream.state
 
@@ -154,3 +156,14 @@ def test_digests_of_the_other_period_are_dropped(make_config):
     stream = PageEvents(make_config(period="hour"))
     stream.state = {"hour": iso_from_ms(day(5)), "fingerprints": {"2026-11-04": "abcdef01", "2026-11-04T05": "12345678"}}
     assert stream.state["fingerprints"] == {"2026-11-04T05": "12345678"}
+
+
+def test_hour_buckets_are_fingerprinted_per_hour(pendo, make_config, monkeypatch):
+    config = make_config(lookback_window=2, settling_hours=0, period="hour", start_date="2026-10-01")
+    pendo.events = {D0 + h * HOUR: {"p1": 1} for h in range(-48, 48)}
+    now = D0 + 30 * HOUR + 20 * 60_000  # 06:20 on day 1: hour 06 begun, hours up to 04 complete
+    _, state = sync(PageEvents(config), now, monkeypatch, {"hour": iso_from_ms(D0)})
+    assert state["hour"] == iso_from_ms(D0 + 28 * HOUR) and "2026-11-02T04" in state["fingerprints"]
+    pendo.events[D0 + 10 * HOUR]["p1"] = 2
+    read, _ = sync(PageEvents(config), now + HOUR, monkeypatch, json.loads(json.dumps(state)))
+    assert read == [D0 + 10 * HOUR, D0 + 30 * HOUR, D0 + 31 * HOUR]

@@ -151,9 +151,10 @@ class WindowedStream(PendoStream, CheckpointMixin):
         )
         if found.digests is None:
             days = -(-len(labels) * bucket // DAY_MS)
+            buckets = "" if self.period == "day" else f" ({len(labels)} {self.period}s)"
             self.logger.warning(
                 f"Stream '{self.name}': could not tell which {self.period}s changed since the last sync: {found.refusal}."
-                f" Re-reading the whole lookback of {days} days ({len(labels)} {self.period}s) in this sync."
+                f" Re-reading the whole lookback of {days} days{buckets} in this sync."
             )
             return labels
         self._fresh = found.digests
