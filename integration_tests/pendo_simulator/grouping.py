@@ -15,7 +15,9 @@ Field operations:
 
 A group row holds the key paths (a dotted path as nested objects) and then the fields. Groups
 come in the order their first row came; ``group: []`` makes one group of every row (none when
-there are no rows).
+there are no rows). Pendo runs one pipeline per period of the time series (contract row G2);
+the simulator runs one over all of them, which gives the same rows when the bucket column
+(``day`` / ``hour``) is a group key.
 """
 from __future__ import annotations
 
