@@ -61,7 +61,7 @@ def test_an_entity_stream_resumes_after_the_last_page_it_finished(simulator, con
 def test_an_event_stream_resumes_after_the_last_window_it_finished(simulator, config, clock, slept, stream, fault, where):
     config.update(max_concurrent_requests=1, lookback_window=1, start_date="2026-10-01")
     simulator.clear_requests()
-    clean = keys(records_of(run_read(config, [stream]), stream), stream)
+    clean = keys(records_of(run_read(config, [stream], SyncMode.incremental), stream), stream)
     # Pendo goes down halfway through the requests the sync sends.
     halfway = sum(1 for r in simulator.requests if where.get("path", "aggregation") in r["path"]) // 2
     broken, checkpoint, resumed, _ = sync_through_an_outage(simulator, config, slept, stream, fault, after=halfway, **where)

@@ -3,15 +3,18 @@
 Pendo serves it one visitor and one day per request, so the stream asks only for the visitor-days
 that had activity: for each window of days, one (paged) query of the `events` source says which
 visitors were active on which day, then those days are fetched, `max_concurrent_requests` at a
-time, and emitted in order. Cost: one request per active visitor per day, for the days since the
-last sync plus `lookback_window`, never further back than the 180 days Pendo keeps.
+time, and emitted in order. A full refresh fetches every active visitor-day of the last 180 days at
+most (up to the current day). An incremental sync fetches complete days only, and of the days since
+its state plus `lookback_window` only those whose activity changed since they were fetched
+(history_days.py); where Pendo cannot tell, every active visitor-day of that range, as a full
+refresh would.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 import requests
@@ -26,9 +29,11 @@ from ..config import PendoConfig
 from ..http import PendoErrorHandler, request_timeout
 from ..records import iso_from_ms
 from ..row_key import ROW_KEY, identity_json, row_key
-from ..windows import Window
+from .. import windows
+from ..windows import BUCKET_MS, SETTLE_MS, Window, WindowPlan
 from .base import MAX_RETRIES_WITHOUT_PROGRESS
 from .events import Events
+from .history_days import DayChanges, find_changes, from_saved, saved_form
 from .windowed import WindowedStream
 
 ANONYMOUS_PREFIX = "_PENDO_T_"
@@ -37,6 +42,8 @@ BROWSER_COLUMNS = ("browser_name", "browser_version", "browser_os")
 # What tells one entry of a visitor from another: when, what was used, where, in which browser.
 IDENTITY_COLUMNS = ("visitor_id", "ts", "type", "app_id", "page_id", "feature_id", "guide_id", "guide_step_id", "uri", *BROWSER_COLUMNS)
 VisitorDay = Tuple[str, int]  # (visitor id, start of the day in Pendo's time zone)
+DAY_MS = BUCKET_MS["day"]
+FINGERPRINTS = "fingerprints"  # the state's {day: fingerprint} of the days fetched (history_days.py)
 
 
 class ActiveVisitorDays(Events):
@@ -77,11 +84,29 @@ class VisitorHistory(WindowedStream):
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         self._active = ActiveVisitorDays(config, budget)
         self._window: Optional[Window] = None
+        self._fetched_days: Dict[int, str] = {}  # day label -> fingerprint of what was emitted
+        self._changes: Optional[DayChanges] = None  # None: every active day of the range is fetched
+        self._visitor_days_fetched = 0
+        self._state_with_days: Optional[MutableMapping[str, Any]] = None
         super().__init__(config, budget)
 
     @staticmethod
     def window_period(config: PendoConfig) -> str:
         return "day"
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        # Read by the CDK after every record: built again only when it changed.
+        if self._state_with_days is None:
+            cursor = super().state
+            self._state_with_days = {**cursor, FINGERPRINTS: saved_form(self._fetched_days)} if cursor and self._fetched_days else cursor
+        return self._state_with_days
+
+    @state.setter
+    def state(self, value: MutableMapping[str, Any]) -> None:
+        WindowedStream.state.fset(self, value)
+        self._fetched_days = from_saved((value or {}).get(FINGERPRINTS))
+        self._state_with_days = None
 
     # Requests are built and read in fetch_day; the CDK's one-request-per-page path is unused.
     def path(self, **kwargs: Any) -> str:
@@ -94,12 +119,60 @@ class VisitorHistory(WindowedStream):
         return HistoryErrorHandler(self.logger, self.config)
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
-        for window in self.plan_windows(sync_mode).windows():
+        plan = self.plan_windows(sync_mode)
+        self._visitor_days_fetched = 0
+        self._changes = None
+        if sync_mode == SyncMode.full_refresh:
+            self._fetched_days = {}
+        else:
+            self._changes = self.find_changes(plan)
+        self._state_with_days = None
+        range_days = max(0, (plan.last_label - plan.next_label) // DAY_MS + 1)
+        for window in plan.windows():
             yield {"first_label": window.first_label, "buckets": window.buckets}
+        if self._changes is not None:
+            self.logger.info(
+                f"Stream '{self.name}': {len(self._changes.changed)} of {range_days} days changed since the last sync;"
+                f" fetched {self._visitor_days_fetched} visitor-days."
+            )
+
+    def find_changes(self, plan: WindowPlan) -> Optional[DayChanges]:
+        """The days of the plan's range to fetch, the range cut to complete days; None (the range as
+        it is, every day fetched) when Pendo cannot tell which days changed."""
+        last = min(plan.last_label, self.last_complete_day())
+        try:
+            changes, refusal = find_changes(self, self._fetched_days, plan.next_label, last, self.first_day_kept(last))
+        except AirbyteTracedException as error:
+            raise self.stopped(error) from error
+        if changes is None:
+            days = (plan.last_label - plan.next_label) // DAY_MS + 1
+            self.logger.warning(
+                f"Stream '{self.name}': Pendo could not tell which days' activity changed ({refusal}). This sync fetches every"
+                f" active visitor-day of the {days} days from {iso_from_ms(plan.next_label)[:10]} again: one request per active"
+                " visitor per day, as without change detection."
+            )
+            return None
+        plan.last_label = last
+        return changes
+
+    def last_complete_day(self) -> int:
+        """The newest day that has ended in every time zone, `settling_hours` after it where set."""
+        hours = getattr(self.config, "settling_hours", None)
+        settle = SETTLE_MS["day"] if hours is None else hours * 3_600_000
+        return windows.label_of(windows.now_ms() - settle, "day") - DAY_MS
+
+    def first_day_kept(self, completed_label: int) -> int:
+        """The oldest day a sync after a state of `completed_label` reads again: older days' fingerprints are of no use."""
+        return completed_label + DAY_MS - self.config.lookback_window_days * DAY_MS
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         self._window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
-        visitor_days = self._active.visitor_days(self._window)
+        parts = [self._window] if self._changes is None else self._changes.parts_to_fetch(self._window)
+        visitor_days: List[VisitorDay] = []
+        rows = 0
+        for part in parts:
+            visitor_days += self._active.visitor_days(part)
+            rows += self._active.rows_in_window
         if not self.config.include_anonymous_visitors:
             visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
         skipped = 0
@@ -111,8 +184,17 @@ class VisitorHistory(WindowedStream):
                 yield from entries
         except AirbyteTracedException as error:
             raise self.stopped(error) from error
+        self._visitor_days_fetched += len(visitor_days) - skipped
         fetched = f"{len(visitor_days) - skipped} active visitor-days fetched, {skipped} skipped (visitor unknown to Pendo)"
-        self.window_done(self._window, self._active.rows_in_window, fetched)
+        if self._changes is not None:
+            changed = sum(part.buckets for part in parts)
+            fetched = f"{changed} of {self._window.buckets} days changed, {fetched}"
+        self.window_done(self._window, rows, fetched)
+        if self._changes is not None:
+            kept_from = self.first_day_kept(self._completed_label)
+            self._fetched_days.update(self._changes.fingerprints_of(self._window))
+            self._fetched_days = {label: digest for label, digest in self._fetched_days.items() if label >= kept_from}
+        self._state_with_days = None
 
     def history_url(self, visitor_id: Any) -> str:
         """The id as exactly one path segment, whatever it holds (`/ ? # % +`, spaces, non-ASCII)."""
