@@ -333,7 +333,7 @@ def test_identified_operator_and_source_parameter(api, sim):
         ({"identified": 1}, "identified takes"),
         ({"count": 1}, "count takes null"),
         ({"frobnicate": None}, "unknown operator 'frobnicate'"),
-        ({"group": {}}, "not supported by the simulator"),
+        ({"unwind": {}}, "not supported by the simulator"),
         ({"limit": 1, "skip": 1}, "exactly one operator"),
         (source("accounts"), "only allowed as the first stage"),
     ],

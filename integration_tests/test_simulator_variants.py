@@ -92,7 +92,7 @@ def canonical(rows) -> list[str]:
 def test_variant_names_and_parsing():
     assert VARIANTS == (
         "null_results", "nulls_last", "no_or_filter", "object_event_params", "missing_lastupdated",
-        "wrong_region_401", "odd_visitor_ids", "deleted_visitors", "unknown_app_ignored",
+        "wrong_region_401", "odd_visitor_ids", "deleted_visitors", "unknown_app_ignored", "no_group",
     )
     default = PendoSimulator()
     assert default.variants == frozenset() and default.deleted_visitor_ids == frozenset()
@@ -380,6 +380,7 @@ def test_all_variants_at_once(simulators, client_of):
     assert api.history(gone, starttime=visible_day_of(sim, gone)).status_code == 404
     feature = sim.dataset.features[0]["id"]
     assert api.results([ts_source("featureEvents", {"featureId": feature})]) == sim.event_rows("featureEvents", *WINDOW, object_id=feature)
+    assert api.error([ts_source("pageEvents"), {"group": {"group": ["day"]}}]) == (400, "bad pipeline: bad group: unsupported pipeline operator")
 
 
 # --- command line --------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Pendo event data: a raw activity log (the ground truth) and what the API derives from it.
 
 The log is generated from the seed, the dataset and the time zone the first time it is
-needed (so simulators that never serve events pay nothing), and never changes
-afterwards. What the API shows changes with the clock only: an event is **visible** when
-``arrives_at <= clock``.
+needed (so simulators that never serve events pay nothing). Afterwards only the tagging of
+hits changes, and only when a test retags (``retagging``: Pendo applies new and edited page
+and feature rules to past data). What the API shows changes with the clock: an event is
+**visible** when ``arrives_at <= clock``.
 
 Raw hits (``Hit``)
     ``ts`` (epoch ms), visitor, account (``""`` for anonymous visitors), app, remote IP,
@@ -61,7 +62,7 @@ import bisect
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .dataset import _BROWSERS, _SERVERS, CLOCK_START_MS, VISITOR_SPECIAL_IDS, Dataset
 from .timebuckets import DAY_MS, DAY_RANGE, HOUR_MS, HOUR_RANGE, PERIOD_FIELDS, Calendar, normalize_period
@@ -271,8 +272,7 @@ class EventLog:
             self._assign_buckets(hits)
             hits.sort(key=lambda hit: hit.ts)
             self._hits = hits
-            self._by_kind = {kind: [hit for hit in hits if hit.kind in kinds] for kind, kinds in ((name, source.kinds) for name, source in AGGREGATED_SOURCES.items())}
-            self._ts_by_kind = {kind: [hit.ts for hit in rows] for kind, rows in self._by_kind.items()}
+            self._by_source = _index_by_source(hits)
             self._by_visitor: dict[str, list[Hit]] = {}
             for hit in hits:
                 self._by_visitor.setdefault(hit.visitor_id, []).append(hit)
@@ -282,6 +282,16 @@ class EventLog:
             self._guide_events = guide_events
             self._guide_ts = [event.ts for event in guide_events]
             self._generated = True
+
+    def rewrite_hits(self, rewrite: Callable[[Hit], bool]) -> int:
+        """Retagging: ``rewrite`` changes a hit's tagging in place (never its time, visitor or
+        app) and says whether it did; every query sees the result at once. Returns the count."""
+        hits = self.hits
+        with self._lock:
+            changed = sum(1 for hit in hits if rewrite(hit))
+            if changed:
+                self._by_source = _index_by_source(hits)
+        return changed
 
     def _assign_buckets(self, hits: list[Hit]) -> None:
         # Local hours and midnights fall on quarter-hour boundaries (UTC offsets are multiples
@@ -318,7 +328,7 @@ class EventLog:
         spec = AGGREGATED_SOURCES[source]
         period = normalize_period(period)
         self._generate()
-        hits, times = self._by_kind[source], self._ts_by_kind[source]
+        hits, times = self._by_source[source]
         low, high = bisect.bisect_left(times, start), bisect.bisect_left(times, end)
         return self._aggregated_rows(spec, PERIOD_FIELDS[period], hits, low, high, clock_ms, frozenset(app_ids), object_id)
 
@@ -701,6 +711,15 @@ class _Generator:
                 emit(rng.choice(("guideDismissed", "guideDismissed", "guideSnoozed")), step, ts)
                 return
             emit("guideAdvanced", step, ts)  # shares browserTime with guideSeen of the next step
+
+
+def _index_by_source(hits: list[Hit]) -> dict[str, tuple[list[Hit], list[int]]]:
+    """source -> (its hits in ts order, their ts): what the aggregated sources bisect."""
+    index = {}
+    for name, source in AGGREGATED_SOURCES.items():
+        rows = [hit for hit in hits if hit.kind in source.kinds]
+        index[name] = (rows, [hit.ts for hit in rows])
+    return index
 
 
 def _cumulative(weights: Iterable[int]) -> Iterator[int]:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .dataset import ANONYMOUS_PREFIX, CLOCK_START_MS, Dataset
 from .expressions import ExpressionError, compile_filter, first_alternative_or_grouping, kind_of, resolve_path, split_path
+from .grouping import GroupError, compile_group
 
 Row = dict[str, Any]
 Rows = Iterator[Row]
@@ -45,7 +46,7 @@ Transform = Callable[[Rows], Rows]
 
 _EXPAND_ALL_APPS = re.compile(r"""^\s*expandAppIds\(\s*(["'])\*\1\s*\)\s*$""")
 # Real Pendo operators the simulator does not implement: refused with a clearer message.
-_UNSUPPORTED_OPERATORS = {"group", "eval", "unwind", "merge", "fork", "spawn", "join", "segment", "reduce", "bulkExpand", "switch"}
+_UNSUPPORTED_OPERATORS = {"eval", "unwind", "merge", "fork", "spawn", "join", "segment", "reduce", "bulkExpand", "switch"}
 _KIND_RANK = {"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5}
 _NULL_LAST_RANK = 6
 
@@ -298,6 +299,17 @@ def _count(argument: Any, where: str) -> Transform:
     return count
 
 
+def _group(argument: Any, where: str) -> Transform:
+    try:
+        return compile_group(argument, sort_key)
+    except GroupError as error:
+        raise AggregationError(f"{where}: {error}") from None
+
+
+def _refuse_group(_argument: Any, _where: str) -> Transform:
+    raise AggregationError("bad pipeline: bad group: unsupported pipeline operator")
+
+
 _DEFAULT_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
     "filter": _filter,
     "sort": _sort,
@@ -306,6 +318,7 @@ _DEFAULT_OPERATORS: dict[str, Callable[[Any, str], Transform]] = {
     "select": _select,
     "identified": _identified,
     "count": _count,
+    "group": _group,
 }
 
 
@@ -316,6 +329,7 @@ def _operators(variants: frozenset[str]) -> dict[str, Callable[[Any, str], Trans
         **_DEFAULT_OPERATORS,
         "filter": functools.partial(_filter, null_compares_false=nulls_last, refuse_alternatives="no_or_filter" in variants),
         "sort": functools.partial(_sort, nulls_last=nulls_last),
+        "group": _refuse_group if "no_group" in variants else _group,
     }
 
 

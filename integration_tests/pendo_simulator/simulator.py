@@ -11,6 +11,7 @@ from .events import AGGREGATED_SOURCES, DEFAULT_HITS_PER_DAY, DEFAULT_TIMEZONE, 
 from .faults import Faults
 from .gate import RequestGate
 from .pipeline import QueryContext
+from .retagging import retag, tag_untagged
 from .server import IntegrationKey, KeyRing, RequestLog, SimulatorServer
 from .variant_data import delete_visitors, drop_lastupdated, give_odd_ids
 from .variants import parse_variants
@@ -143,6 +144,21 @@ class PendoSimulator:
     def touch(self, kind: str, count: int) -> list[str]:
         """Update ``count`` rows of ``kind`` at the current clock; returns their ids."""
         return self.dataset.touch(kind, count, self.clock_ms)
+
+    # --- retroactive tagging ---
+
+    def retag(self, kind: str, from_object_id: str, to_object_id: str, *, first_ms: int | None = None, end_ms: int | None = None) -> int:
+        """Pendo re-applies an edited ``page`` or ``feature`` rule to past data: the hits of
+        ``from_object_id`` with ts in ``[first_ms, end_ms)`` (None: unbounded), visible or
+        not, become hits of ``to_object_id`` (same app). pageEvents / featureEvents rows and
+        visitor history change at once; the ``events`` source does not. Returns the hits moved."""
+        return retag(self.events, self.dataset, kind, from_object_id, to_object_id, first_ms, end_ms)
+
+    def tag_untagged(self, page_id: str, *, url_path: str | None = None, first_ms: int | None = None, end_ms: int | None = None) -> int:
+        """Pendo applies a new page rule to past data: untagged page views of ``page_id``'s app
+        (whose URL path after the host is ``url_path``; None: all) with ts in ``[first_ms,
+        end_ms)`` become hits of that page. Returns the hits tagged."""
+        return tag_untagged(self.events, self.dataset, page_id, url_path, first_ms, end_ms)
 
     # --- event data ---
 

@@ -14,6 +14,7 @@ VARIANTS = (
     "odd_visitor_ids",  # some visitor ids hold / ? # % +, spaces and non-ASCII characters
     "deleted_visitors",  # some visitors with events were deleted since: no row, history 404
     "unknown_app_ignored",  # an unknown numeric appId matches no rows (not 400)
+    "no_group",  # the group stage is refused with HTTP 400 "bad pipeline: bad group: ..."
 )
 ALL = "all"
 
