@@ -114,7 +114,7 @@ def connector_config(sim: PendoSimulator, first_days: int) -> Dict[str, Any]:
 def retag(sim: PendoSimulator) -> None:
     """A page rule edited: two days of one page's events, five to three days ago, now count as another page's."""
     pages = [page["id"] for page in sim.dataset.pages if page.get("appId") == sim.dataset.default_app_id]
-    sim.retag("page", pages[0], pages[1], first_ms=sim.clock_ms - 5 * DAY_MS, last_ms=sim.clock_ms - 3 * DAY_MS)
+    sim.retag("page", pages[0], pages[1], first_ms=sim.clock_ms - 5 * DAY_MS, end_ms=sim.clock_ms - 3 * DAY_MS)
 
 
 def catalog():
