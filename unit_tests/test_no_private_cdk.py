@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -159,3 +160,10 @@ def test_the_check_finds_each_kind_of_private_use(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name, private", [("_read_pages", True), ("__init__", False), ("read_records", False), ("_", True)])
 def test_private_means_a_leading_underscore_but_not_a_dunder(name, private):
     assert is_private(name) is private
+
+
+def test_the_readme_names_the_cdk_version_the_lock_pins():
+    root = PACKAGE.parent
+    lock = root.joinpath("poetry.lock").read_text()
+    locked = re.search(r'\[\[package\]\]\nname = "airbyte-cdk"\nversion = "([^"]+)"', lock).group(1)
+    assert f"Tested with airbyte-cdk {locked}, the version `poetry.lock`" in root.joinpath("README.md").read_text().replace("\n  ", " ")
