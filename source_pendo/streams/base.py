@@ -1,9 +1,8 @@
-"""What every source-pendo stream shares: host, auth, timeouts, retries, streamed bodies, and reading
-on from the last record emitted when a response breaks off."""
+"""What every source-pendo stream shares: host, auth, timeouts, its error handler and backoff, and
+its reader (reader.py), which sends its requests and reads its pages."""
 
 from __future__ import annotations
 
-import time
 from abc import ABC
 from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -15,18 +14,15 @@ from airbyte_cdk.sources.streams.http import HttpClient, HttpStream
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
-from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
 from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
-from ..jsonstream import BrokenResponse
+from ..reader import PageRead, Reader, Token
 from ..records import ObjectShaper
 
 # The smallest page a timing-out stream shrinks to.
 MIN_PAGE_SIZE = 100
-# Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
-MAX_RETRIES_WITHOUT_PROGRESS = 6
 
 
 class PendoStream(HttpStream, ABC):
@@ -38,8 +34,10 @@ class PendoStream(HttpStream, ABC):
         self.config = config
         self.budget = budget
         self.page_size = config.page_size
-        self._backoff = PendoBackoffStrategy()
         super().__init__(authenticator=PendoKeyAuth(config.api_key), api_budget=budget)
+        # Sends this stream's requests and reads its pages; made here, not on first use, because
+        # worker threads send requests ahead.
+        self.reader = Reader(self)
 
     @property
     def url_base(self) -> str:
@@ -95,33 +93,13 @@ class PendoStream(HttpStream, ABC):
             self.page_size = smaller
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
-        """Pages as the CDK reads them; when a response breaks off, ask again from where the records
-        emitted so far end (each stream's request is built from that position)."""
-        failures = 0
-        while True:
-            emitted = 0
-            try:
-                for record in self._read_pages(
-                    lambda request, response, state, _slice: self.parse_response(response, stream_slice=_slice, stream_state=state),
-                    stream_slice,
-                    stream_state,
-                ):
-                    emitted += 1
-                    yield record
-                return
-            except (BrokenResponse, PageSizeReductionRequiredException) as error:
-                failures = 1 if emitted else failures + 1
-                timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
-                if failures > MAX_RETRIES_WITHOUT_PROGRESS:
-                    kept_failing = f"Pendo's answers kept failing ({_reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
-                    raise self.stopped(AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)) from error
-                if timed_out and not emitted:
-                    self.shrink_page()
-                wait = self._backoff.backoff_time(None, failures)
-                self.logger.warning(f"Stream '{self.name}': {_reason(error)}; reading on {self.position()} in {wait:.1f} s.")
-                time.sleep(wait)
-            except AirbyteTracedException as error:
-                raise self.stopped(error) from error
+        yield from self.reader.read(stream_slice)
+
+    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
+        """One answer as the CDK's hooks read it (parse_response, next_page_token). After a break the
+        request is asked again as the first: such a stream builds it from its own state."""
+        records = self.parse_response(response, stream_state={}, stream_slice=stream_slice, next_page_token=token)
+        return PageRead(records, next_token=lambda: self.next_page_token(response), resume_token=lambda: None)
 
     def stopped(self, error: AirbyteTracedException) -> "StreamStopped":
         """The error as the user sees it: which stream, where it stopped, and why. An error of a
@@ -173,8 +151,3 @@ class HandBack(ErrorHandler):
             return ErrorResolution(response_action=ResponseAction.IGNORE, error_message=f"Pendo answered HTTP {self._status}; reading its answer.")
         return self._inner.interpret_response(response_or_exception)
 
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, PageSizeReductionRequiredException):
-        return "a request timed out"
-    return str(error)

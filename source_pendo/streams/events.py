@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from operator import methodcaller
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import requests
 from airbyte_cdk.models import SyncMode
@@ -17,6 +17,7 @@ from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
 from ..pager import START, Page, Position
+from ..reader import PageRead, Token
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..row_key import ROW_KEY, RowKeys
 from ..windows import Window, anchor
@@ -41,10 +42,11 @@ class EventStream(WindowedStream):
     primary_key = [[ROW_KEY]]
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        self._reading: Optional[Mapping[str, Any]] = None  # the slice being read
-        self._position: Position = START  # in the slice being read
-        self._more_pages = False
-        self._first_pages: Dict[tuple, Any] = {}  # slice -> its first request, sent ahead
+        # The slice being read and where its last answer ended, for messages only: requests are
+        # built from the position the reader hands along.
+        self._reading: Optional[Mapping[str, Any]] = None
+        self._reached: Position = START
+        self._first_answers: Dict[tuple, Any] = {}  # slice -> its first answer (or error), sent ahead
         self.rows_in_window = 0
         super().__init__(config, budget)
 
@@ -70,9 +72,9 @@ class EventStream(WindowedStream):
         ones' requests are already waiting on Pendo (with the reading window's own, at most
         `max_concurrent_requests` at once)."""
         slices = self.window_slices(self.plan_windows(sync_mode).windows())
-        for window_slice, first_page in ordered_map(self._send_first_request, slices, self.config.max_concurrent_requests - 1):
-            if first_page is not None:
-                self._first_pages[slice_key(window_slice)] = first_page
+        for window_slice, first_answer in ordered_map(self.send_first_request, slices, self.config.max_concurrent_requests - 1):
+            if first_answer is not None:
+                self._first_answers[slice_key(window_slice)] = first_answer
             yield window_slice
 
     def window_slices(self, windows: Iterable[Window]) -> Iterable[Mapping[str, Any]]:
@@ -80,23 +82,12 @@ class EventStream(WindowedStream):
         for window in windows:
             yield {"first_label": window.first_label, "buckets": window.buckets}
 
-    def _send_first_request(self, window_slice: Mapping[str, Any]) -> tuple:
-        """(slice, (request, response) or the error), in a worker thread; the error is raised where
-        the window is read, after every earlier window was emitted and checkpointed."""
+    def send_first_request(self, window_slice: Mapping[str, Any]) -> tuple:
+        """(slice, its first answer or the error that stopped it), in a worker thread; an error is
+        raised where the window is read, after every earlier window was emitted and checkpointed."""
         if window_slice.get("no_objects"):
             return window_slice, None
-        try:
-            return window_slice, super()._fetch_next_page(window_slice)
-        except Exception as error:  # noqa: BLE001 - handed to the reading thread as is
-            return window_slice, error
-
-    def _fetch_next_page(self, stream_slice=None, stream_state=None, next_page_token=None):
-        sent = self._first_pages.pop(slice_key(stream_slice), None) if next_page_token is None else None
-        if sent is None:
-            return super()._fetch_next_page(stream_slice, stream_state, next_page_token)
-        if isinstance(sent, Exception):
-            raise sent
-        return sent
+        return window_slice, self.reader.send_ahead(window_slice)
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
@@ -112,8 +103,8 @@ class EventStream(WindowedStream):
         yield from self.read_slice({"first_label": window.first_label, "buckets": window.buckets})
 
     def read_slice(self, window_slice: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-        self._reading, self._position = window_slice, START
-        yield from super().read_records(SyncMode.full_refresh, stream_slice=window_slice)
+        self._reading, self._reached = window_slice, START
+        yield from self.reader.read(window_slice, self._first_answers.pop(slice_key(window_slice), None))
 
     def source_params(self, window_slice: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}
@@ -122,9 +113,8 @@ class EventStream(WindowedStream):
         return "aggregation"
 
     def request_body_json(self, stream_slice: Optional[Mapping[str, Any]] = None, next_page_token: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Optional[Mapping[str, Any]]:
-        # Built in worker threads too (first requests sent ahead): the window comes from the slice, and
-        # the position only from the slice being read (a next page, or reading on after a break).
-        position = self._position if self._reading is not None and slice_key(self._reading) == slice_key(stream_slice) else START
+        # Built in worker threads too (first requests sent ahead): from the slice and the token only.
+        position = next_page_token["position"] if next_page_token else START
         comparison, limited = position.query()
         return aggregation.keyset_page(
             self.source_name,
@@ -137,16 +127,26 @@ class EventStream(WindowedStream):
             window=aggregation.time_series(self.period, anchor(stream_slice["first_label"], self.period), stream_slice["buckets"]),
         )
 
-    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        page = Page(self._position, methodcaller("get", self.group_column), self.page_size, unique=False)
+    def parse_response(self, response: requests.Response, next_page_token: Token = None, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        yield from self.read_page(response, kwargs.get("stream_slice"), next_page_token).records
+
+    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
+        """The answer's records, paged by `group_column` (pager.py) from the position in `token`."""
+        page = Page(token["position"] if token else START, methodcaller("get", self.group_column), self.page_size, unique=False)
+        return PageRead(
+            self._page_records(response, page),
+            next_token=lambda: None if page.position.done else {"position": page.position},
+            resume_token=lambda: {"position": page.position},
+        )
+
+    def _page_records(self, response: requests.Response, page: Page) -> Iterator[Mapping[str, Any]]:
         try:
             yield from page.read(self._shaped_batches(response))
         finally:
             # Also when the body breaks off: the rows emitted so far count (the state moves per window).
-            self._position = page.position
+            self._reached = page.position
             self.rows_in_window += page.emitted
             response.close()
-        self._more_pages = not page.position.done
 
     def _shaped_batches(self, response: requests.Response) -> Iterable[Tuple[list, list]]:
         """(rows, records) of each read of the body; a row without its time or group column ends
@@ -160,13 +160,10 @@ class EventStream(WindowedStream):
             if broken is not None:
                 raise BrokenResponse(f"Pendo sent a {self.name} row without '{required[0]}' or '{required[1]}': {str(broken)[:200]}")
 
-    def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
-        return {"position": self._position} if self._more_pages else None
-
     def position(self) -> str:
         if self._reading is None:
             return "before its first window"
-        where = f"after {self.group_column} {self._position.after!r}" if self._position.started else "at its start"
+        where = f"after {self.group_column} {self._reached.after!r}" if self._reached.started else "at its start"
         what = f", {self.object_column} {self._reading['object_id']!r}" if self._reading.get("object_id") is not None else ""
         return f"in the window from {iso_from_ms(self._reading['first_label'])} ({self._reading['buckets']} {self.period}s){what} {where}"
 

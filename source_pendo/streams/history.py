@@ -12,13 +12,12 @@ refresh would.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 import requests
-from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams.call_rate import APIBudget
 from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
@@ -27,11 +26,11 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..http import PendoErrorHandler, request_timeout
+from ..jsonstream import BrokenResponse
 from ..records import iso_from_ms
 from ..row_key import ROW_KEY, identity_json, row_key
 from .. import windows
 from ..windows import BUCKET_MS, SETTLE_MS, Window, WindowPlan
-from .base import MAX_RETRIES_WITHOUT_PROGRESS
 from .events import Events
 from .history_days import DayChanges, find_changes, from_saved, saved_form
 from .windowed import WindowedStream
@@ -204,31 +203,30 @@ class VisitorHistory(WindowedStream):
         """One visitor's entries of one day (a small body: read whole, asked again if unreadable);
         None when Pendo no longer knows the visitor (deleted since its events)."""
         visitor_id, day = visitor_day
-        for attempt in range(1, MAX_RETRIES_WITHOUT_PROGRESS + 2):
-            _, response = self._http_client.send_request(
-                "GET",
-                self.history_url(visitor_id),
-                request_kwargs={"timeout": request_timeout(self.config.request_timeout)},
-                headers={},
-                params={"starttime": day},
-            )
-            if response.status_code == 404:
-                self.logger.warning(
-                    f"Stream '{self.name}': Pendo has no visitor {visitor_id!r} any more (HTTP 404; deleted since its events?):"
-                    f" its history of {iso_from_ms(day)[:10]} is skipped."
-                )
-                return None
-            try:
-                entries = response.json()
-            except ValueError:
-                entries = None
-            if isinstance(entries, list):
-                return self.records(visitor_id, entries)
-            time.sleep(self._backoff.backoff_time(None, attempt))
-        raise AirbyteTracedException(
-            message=f"Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable.",
-            failure_type=FailureType.transient_error,
+        unreadable = f"Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable."
+        return self.reader.fetch_readable(lambda: self.read_day(visitor_id, day), unreadable)
+
+    def read_day(self, visitor_id: Any, day: int) -> Optional[List[Mapping[str, Any]]]:
+        _, response = self.reader.client.send_request(
+            "GET",
+            self.history_url(visitor_id),
+            request_kwargs={"timeout": request_timeout(self.config.request_timeout)},
+            headers={},
+            params={"starttime": day},
         )
+        if response.status_code == 404:
+            self.logger.warning(
+                f"Stream '{self.name}': Pendo has no visitor {visitor_id!r} any more (HTTP 404; deleted since its events?):"
+                f" its history of {iso_from_ms(day)[:10]} is skipped."
+            )
+            return None
+        try:
+            entries = response.json()
+        except ValueError:
+            entries = None
+        if not isinstance(entries, list):
+            raise BrokenResponse(f"Pendo's history of a visitor for {iso_from_ms(day)[:10]} was not a readable list of entries")
+        return self.records(visitor_id, entries)
 
     def records(self, visitor_id: str, entries: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
         """The entries as records, each keyed by its identity and how many entries of the same
