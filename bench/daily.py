@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 

@@ -17,6 +17,12 @@ DAY = 1793491200000  # 2026-11-01, a day bucket's label
 HISTORY = re.compile(re.escape(API_ROOT) + r"visitor/[^/]+/history")
 
 
+
+@pytest.fixture
+def make_config(make_config):
+    """Days count as complete as soon as they ended everywhere (no settling margin): the tests name exact days."""
+    return lambda **overrides: make_config(**{"settling_hours": 0, **overrides})
+
 def entry(ts, kind="pageView", **columns):
     return {"ts": ts, "lastTs": ts + 10, "type": kind, "appId": -323232, "pageId": "p1", "uri": "https://x.test/a",
             "parsedUserAgent": {"name": "Firefox", "version": "120", "os": "Linux"}, **columns}
@@ -222,7 +228,7 @@ def test_a_feature_retagged_changes_the_fingerprint_of_its_day(requests_mock, ma
     assert pendo.fetched_days() == [D[1]]
 
 
-@pytest.mark.parametrize("saved", [None, "not-a-digest-map", {"2026-11-02": 5, "yesterday": "abcd0123"}])
+@pytest.mark.parametrize("saved", [None, {"2026-11-02": 5, "yesterday": "abcd0123"}])
 def test_days_without_a_readable_saved_fingerprint_are_fetched_again(requests_mock, make_config, monkeypatch, saved):
     config = make_config(start_date="2026-11-01")
     pendo = FakePendo(requests_mock, activity())

@@ -30,7 +30,7 @@ from ..jsonstream import BrokenResponse
 from ..records import iso_from_ms
 from ..row_key import ROW_KEY, identity_json, row_key
 from .. import windows
-from ..windows import BUCKET_MS, SETTLE_MS, Window, WindowPlan
+from ..windows import BUCKET_MS, Window, WindowPlan
 from .events import Events
 from .history_days import DayChanges, find_changes, from_saved, saved_form
 from .windowed import WindowedStream
@@ -126,7 +126,7 @@ class VisitorHistory(WindowedStream):
         else:
             self._changes = self.find_changes(plan)
         self._state_with_days = None
-        range_days = max(0, (plan.last_label - plan.next_label) // DAY_MS + 1)
+        range_days = sum((last - first) // DAY_MS + 1 for first, last in plan.runs)
         for window in plan.windows():
             yield {"first_label": window.first_label, "buckets": window.buckets}
         if self._changes is not None:
@@ -138,27 +138,29 @@ class VisitorHistory(WindowedStream):
     def find_changes(self, plan: WindowPlan) -> Optional[DayChanges]:
         """The days of the plan's range to fetch, the range cut to complete days; None (the range as
         it is, every day fetched) when Pendo cannot tell which days changed."""
-        last = min(plan.last_label, self.last_complete_day())
+        if not plan.runs:
+            return None
+        # Without fingerprints of its own source, the plan is one run: the whole range.
+        [(first, range_last)] = plan.runs
+        last = min(range_last, self.last_complete_day())
         try:
-            changes, refusal = find_changes(self, self._fetched_days, plan.next_label, last, self.first_day_kept(last))
+            changes, refusal = find_changes(self, self._fetched_days, first, last, self.first_day_kept(last))
         except AirbyteTracedException as error:
             raise self.stopped(error) from error
         if changes is None:
-            days = (plan.last_label - plan.next_label) // DAY_MS + 1
+            days = (range_last - first) // DAY_MS + 1
             self.logger.warning(
                 f"Stream '{self.name}': Pendo could not tell which days' activity changed ({refusal}). This sync fetches every"
-                f" active visitor-day of the {days} days from {iso_from_ms(plan.next_label)[:10]} again: one request per active"
+                f" active visitor-day of the {days} days from {iso_from_ms(first)[:10]} again: one request per active"
                 " visitor per day, as without change detection."
             )
             return None
-        plan.last_label = last
+        plan.runs = [(first, last)] if first <= last else []
         return changes
 
     def last_complete_day(self) -> int:
         """The newest day that has ended in every time zone, `settling_hours` after it where set."""
-        hours = getattr(self.config, "settling_hours", None)
-        settle = SETTLE_MS["day"] if hours is None else hours * 3_600_000
-        return windows.label_of(windows.now_ms() - settle, "day") - DAY_MS
+        return self.last_complete_label(windows.now_ms())
 
     def first_day_kept(self, completed_label: int) -> int:
         """The oldest day a sync after a state of `completed_label` reads again: older days' fingerprints are of no use."""
