@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .. import fingerprints
-from ..records import iso_from_ms, ms_from_iso
-from ..windows import BUCKET_MS, Window
+from ..windows import BUCKET_MS, Window, compact_label, label_from_compact, runs_of
 from .changes import bucket_digests
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def combine(digests: List[str]) -> str:
 
 def saved_form(days: Mapping[int, str]) -> Dict[str, str]:
     """{"2026-11-24": fingerprint}, oldest day first."""
-    return {iso_from_ms(label)[:10]: days[label] for label in sorted(days)}
+    return {compact_label(label, "day"): days[label] for label in sorted(days)}
 
 
 def from_saved(value: Any) -> Dict[int, str]:
@@ -46,15 +45,8 @@ def from_saved(value: Any) -> Dict[int, str]:
     fetched again, as days never fetched)."""
     if not isinstance(value, Mapping):
         return {}
-    days = {}
-    for day, digest in value.items():
-        try:
-            label = ms_from_iso(f"{day}T00:00:00Z")
-        except (TypeError, ValueError):
-            continue
-        if isinstance(digest, str) and label % DAY_MS == 0:
-            days[label] = digest
-    return days
+    labels = {day: label_from_compact(day, "day") for day in value if isinstance(day, str)}
+    return {label: value[day] for day, label in labels.items() if label is not None and isinstance(value[day], str)}
 
 
 def day_fingerprints(stream: "VisitorHistory", first_label: int, days: int) -> Tuple[Optional[Dict[int, str]], str]:
@@ -79,15 +71,8 @@ class DayChanges:
 
     def parts_to_fetch(self, window: Window) -> List[Window]:
         """The runs of consecutive changed days in the window, each a window of its own."""
-        parts: List[Window] = []
-        for label in range(window.first_label, window.end_label, DAY_MS):
-            if label not in self.changed:
-                continue
-            if parts and parts[-1].end_label == label:
-                parts[-1] = Window("day", parts[-1].first_label, parts[-1].buckets + 1)
-            else:
-                parts.append(Window("day", label, 1))
-        return parts
+        labels = (label for label in range(window.first_label, window.end_label, DAY_MS) if label in self.changed)
+        return [Window("day", first, (last - first) // DAY_MS + 1) for first, last in runs_of(labels, "day")]
 
     def fingerprints_of(self, window: Window) -> Dict[int, str]:
         return {label: self.current[label] for label in range(window.first_label, window.end_label, DAY_MS) if label in self.current}
