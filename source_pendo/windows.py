@@ -21,6 +21,8 @@ ANCHOR_OFFSET_MS = {"day": 12 * 3_600_000, "hour": 15 * 60_000}
 # local days end up to 14 h after UTC ones; hours are processed ~15 minutes after they end.
 SETTLE_MS = {"day": 14 * 3_600_000, "hour": 3_600_000}
 MAX_WINDOW_BUCKETS = {"day": 31, "hour": 7 * 24}
+# The longest a Pendo bucket lasts: a local day is 23 to 25 hours long across daylight-saving changes.
+LONGEST_BUCKET_MS = {"day": 25 * 3_600_000, "hour": 3_600_000}
 
 
 def now_ms() -> int:
@@ -47,6 +49,14 @@ def label_of_bucket(bucket_start_ms: int, period: str) -> int:
     """The label whose anchor lies in the Pendo bucket starting at `bucket_start_ms` (a row's `day` or
     `hour`): the one label in [start - anchor offset, start - anchor offset + a bucket)."""
     return label_of(bucket_start_ms - ANCHOR_OFFSET_MS[period] + BUCKET_MS[period] - 1, period)
+
+
+def labels_touching(first_ms: int, last_ms: int, period: str) -> range:
+    """Every label whose Pendo bucket may hold a moment from `first_ms` through `last_ms`, whatever the
+    subscription's time zone: a bucket holds its label's anchor and lasts at most LONGEST_BUCKET_MS."""
+    reach, offset = LONGEST_BUCKET_MS[period], ANCHOR_OFFSET_MS[period]
+    first = label_of(first_ms - offset - reach, period) + BUCKET_MS[period]
+    return range(first, last_ms - offset + reach, BUCKET_MS[period])
 
 
 def newest_label(now_ms: int, period: str) -> int:

@@ -8,7 +8,7 @@ import pytest
 from airbyte_cdk.models import SyncMode
 
 from source_pendo.records import iso_from_ms
-from source_pendo.streams.events import GuideEvents, PageEvents
+from source_pendo.streams.events import GuideEvents, PageEvents, PollEvents
 from source_pendo.windows import BUCKET_MS
 
 from .conftest import API_ROOT
@@ -22,10 +22,13 @@ def day(n: int) -> int:
 
 
 class FakePendo:
-    """Answers the fingerprint query from {day label: {pageId: numEvents}}; records what was asked."""
+    """Answers the fingerprint query from {day label: {pageId: numEvents}} (pre-aggregated rows) or
+    {browserTime, ...} (raw rows, one pipeline per bucket unless `one_pipeline`); records what was asked."""
 
     def __init__(self, requests_mock):
         self.events = {}
+        self.raw_times = set()
+        self.one_pipeline = False
         self.bodies = []
         self.refuse = False
         requests_mock.post(API_ROOT + "aggregation", json=self.answer)
@@ -38,11 +41,22 @@ class FakePendo:
             return {"message": "bad pipeline: bad group: unknown stage"}
         window = body["request"]["pipeline"][0]["source"]["timeSeries"]
         period = body["request"]["pipeline"][1]["group"]["group"][0]
+        if period == "appId":
+            return {"startTime": 0, "results": self.raw_answer(window)}
         step = BUCKET_MS[period]
         first = window["first"] - window["first"] % step
         labels = range(first, first + window["count"] * step, step)
         rows = [{period: label, "pageId": page, "rows": 1, "numEvents": n, "numMinutes": 1} for label in labels for page, n in self.events.get(label, {}).items()]
         return {"startTime": first, "results": rows}
+
+
+    def raw_answer(self, window):
+        step = BUCKET_MS[window["period"].removesuffix("Range")]
+        first = window["first"] - window["first"] % step
+        buckets = [[t for t in sorted(self.raw_times) if start <= t < start + step] for start in range(first, first + window["count"] * step, step)]
+        if self.one_pipeline:
+            buckets = [[t for bucket in buckets for t in bucket]]
+        return [{"appId": 1, "rows": len(times), "first": times[0], "last": times[-1], "total": sum(times)} for times in buckets if times]
 
 
 @pytest.fixture
@@ -136,15 +150,62 @@ def test_a_first_sync_asks_for_the_digests_of_the_next_syncs_lookback_only(pendo
     assert min(state["fingerprints"]) == "2026-11-01"
 
 
-def test_full_refresh_and_guide_events_send_no_fingerprint_query(pendo, make_config, monkeypatch):
+def test_full_refresh_sends_no_fingerprint_query(pendo, make_config, monkeypatch):
     monkeypatch.setattr("source_pendo.windows.now_ms", lambda: day(11) + 6 * HOUR)
-    stream = PageEvents(make_config(start_date="2026-11-01"))
-    stream.plan_windows(SyncMode.full_refresh)
-    guides = GuideEvents(make_config(start_date="2026-11-01"))
-    guides.state = {"browser_time": iso_from_ms(day(5))}
-    plan = guides.plan_windows(SyncMode.incremental)
+    for stream in (PageEvents(make_config(start_date="2026-11-01")), GuideEvents(make_config(start_date="2026-11-01"))):
+        assert stream.plan_windows(SyncMode.full_refresh).runs == [(D0, day(10))]
     assert pendo.bodies == []
-    assert plan.runs == [(D0, day(10))]
+
+
+@pytest.mark.parametrize("stream_class", [GuideEvents, PollEvents])
+def test_raw_events_read_the_days_their_late_events_may_belong_to(pendo, make_config, monkeypatch, caplog, stream_class):
+    config = make_config(lookback_window=10, settling_hours=8, start_date="2026-10-01")
+    pendo.raw_times = {day(n) + (n % 5) * 3 * HOUR for n in range(-20, 12)}
+    now = day(11) + 6 * HOUR
+    _, state = sync(stream_class(config), now, monkeypatch, {"browser_time": iso_from_ms(day(5))})
+    [query] = [b["request"] for b in pendo.bodies]
+    assert query["pipeline"][1]["group"] == {
+        "group": ["appId"],
+        "fields": [{"rows": {"count": None}}, {"first": {"min": "browserTime"}}, {"last": {"max": "browserTime"}}, {"total": {"sum": "browserTime"}}],
+    }
+    window = query["pipeline"][0]["source"]["timeSeries"]
+    assert window["first"] - window["first"] % DAY == day(-6), "two days before the range: their events may touch its first days"
+
+    pendo.bodies.clear()
+    pendo.raw_times.add(day(3) + 2 * HOUR)  # late, early on day 3 UTC: in some time zones day 2's
+    pendo.raw_times.add(day(7) + 12 * HOUR)  # late, at noon UTC: day 6, 7 or 8 depending on the zone
+    caplog.set_level(logging.INFO)
+    read, state = sync(stream_class(config), now + DAY, monkeypatch, json.loads(json.dumps(state)))
+    # Day 10, settling last time, is read again: its digest now holds day 11's events too, which may
+    # be its own in a time zone west of UTC.
+    assert read == [day(2), day(3), day(6), day(7), day(8), day(10), day(11)]
+    assert len(pendo.bodies) == 1
+
+    read, _ = sync(stream_class(config), now + DAY, monkeypatch, json.loads(json.dumps(state)))
+    assert read == [day(11)], "nothing changed since: only the settling day"
+
+
+def test_raw_events_grouped_over_the_whole_range_read_the_whole_lookback_with_one_warning(pendo, make_config, monkeypatch, caplog):
+    config = make_config(lookback_window=10, start_date="2026-10-01")
+    pendo.raw_times = {day(n) + HOUR for n in range(-20, 12)}
+    pendo.one_pipeline = True
+    saved = {"browser_time": iso_from_ms(day(5)), "fingerprints": {"2026-11-04": "abcdef01"}}
+    read, state = sync(GuideEvents(config), day(11) + 6 * HOUR, monkeypatch, saved)
+    assert read == [day(n) for n in range(-4, 11)]
+    assert state == {"browser_time": iso_from_ms(day(9))}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("Stream 'guide_events': could not tell which days changed since the last sync: Pendo's answer does not keep days apart")
+    assert "Re-reading the whole lookback of 15 days" in warning
+
+
+def test_raw_events_by_the_hour(pendo, make_config, monkeypatch):
+    config = make_config(lookback_window=2, settling_hours=0, period="hour", start_date="2026-10-01")
+    pendo.raw_times = {D0 + h * HOUR + 20 * 60_000 for h in range(-60, 48)}
+    now = D0 + 30 * HOUR + 20 * 60_000
+    _, state = sync(PollEvents(config), now, monkeypatch, {"browser_time": iso_from_ms(D0)})
+    pendo.raw_times.add(D0 + 10 * HOUR + 40 * 60_000)
+    read, _ = sync(PollEvents(config), now + HOUR, monkeypatch, json.loads(json.dumps(state)))
+    assert read == [D0 + 10 * HOUR, D0 + 11 * HOUR, D0 + 30 * HOUR, D0 + 31 * HOUR]
 
 
 def test_an_unreadable_fingerprints_entry_is_a_state_error(make_config):

@@ -1,5 +1,6 @@
 import pytest
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from source_pendo.windows import (
     BUCKET_MS,
@@ -10,6 +11,7 @@ from source_pendo.windows import (
     label_from_compact,
     label_of,
     label_of_bucket,
+    labels_touching,
     last_complete_label,
     newest_label,
     runs_of,
@@ -113,3 +115,23 @@ def test_the_plan_says_what_it_reads_next_and_how_many_windows_are_left():
     assert plan.windows_left(after=end_of_run) == 1
     last = Window("day", ms("2026-10-09T00:00:00"), 1)
     assert plan.next_read_after(last) is None and plan.windows_left(after=last) == 0
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Kolkata", "Europe/Berlin", "UTC", "America/New_York", "Etc/GMT+12"])
+@pytest.mark.parametrize("period", ["day", "hour"])
+def test_the_labels_a_moment_touches_hold_the_label_of_its_bucket_in_any_time_zone(zone, period):
+    """The label of a moment's Pendo bucket (the one whose anchor the bucket holds) is among the few
+    `labels_touching` names, across two daylight-saving changes, without knowing the zone."""
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 3, 27, tzinfo=timezone.utc)
+    for step in range(0, 10 * 24 * 60, 37):
+        moment = start + timedelta(minutes=step)
+        local = moment.astimezone(tz)
+        if period == "day":
+            bucket_start = datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(timezone.utc)
+        else:
+            bucket_start = local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        label = label_of_bucket(int(bucket_start.timestamp() * 1000), period)
+        ms = int(moment.timestamp() * 1000)
+        touched = labels_touching(ms, ms, period)
+        assert label in touched and len(touched) <= 3

@@ -3,12 +3,15 @@
 The `group` stage with `count`/`sum` fields is what public Pendo clients send (contract row G1), but
 no Pendo document specifies it: a refusal (HTTP 400) or an answer that is not grouped rows is not an
 error of the sync. The caller then reads the whole range as it would without change detection.
+
+A stream's rows are fingerprinted one of two ways: pre-aggregated rows by their bucket column
+(`BucketColumn`), raw guide and poll rows by their times (`EventTimes`, contract row G3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Protocol
 
 from .. import aggregation, fingerprints, windows
 from ..http import pendo_reason, request_timeout
@@ -16,6 +19,59 @@ from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 
 if TYPE_CHECKING:
     from .base import PendoStream
+
+
+class BucketFingerprints(Protocol):
+    """How a source's rows are grouped into the digest of each bucket."""
+
+    def group_paths(self, period: str) -> List[str]: ...
+
+    def fields(self) -> List[Dict[str, Any]]: ...
+
+    def margin(self, period: str) -> int:
+        """Buckets before the range the query also covers, whose rows count towards the range's first labels."""
+        ...
+
+    def digests(self, rows: Iterable[Mapping[str, Any]], period: str) -> Dict[int, str]: ...
+
+
+@dataclass(frozen=True)
+class BucketColumn:
+    """Pre-aggregated rows, grouped by their `day` / `hour` (and by the object they count)."""
+
+    object_column: Optional[str] = None
+
+    def group_paths(self, period: str) -> List[str]:
+        return [period] if self.object_column is None else [period, self.object_column]
+
+    def fields(self) -> List[Dict[str, Any]]:
+        return fingerprints.group_fields()
+
+    def margin(self, period: str) -> int:
+        return 0
+
+    def digests(self, rows: Iterable[Mapping[str, Any]], period: str) -> Dict[int, str]:
+        return fingerprints.digests(rows, period, self.object_column, lambda start: windows.label_of_bucket(start, period))
+
+
+@dataclass(frozen=True)
+class EventTimes:
+    """Raw events, grouped per app in each bucket's own pipeline, told apart by their times."""
+
+    time_column: str
+
+    def group_paths(self, period: str) -> List[str]:
+        return list(fingerprints.TIME_GROUP_PATHS)
+
+    def fields(self) -> List[Dict[str, Any]]:
+        return fingerprints.time_group_fields(self.time_column)
+
+    def margin(self, period: str) -> int:
+        # A bucket's times can touch labels up to two buckets on (windows.labels_touching).
+        return 2 if period == "day" else 1
+
+    def digests(self, rows: Iterable[Mapping[str, Any]], period: str) -> Dict[int, str]:
+        return fingerprints.time_digests(rows, lambda first, last: windows.labels_touching(first, last, period), windows.LONGEST_BUCKET_MS[period])
 
 
 @dataclass(frozen=True)
@@ -33,17 +89,23 @@ def bucket_digests(
     source_params: Optional[Mapping[str, Any]],
     *,
     period: str,
-    object_column: Optional[str],
     first_label: int,
     buckets: int,
+    object_column: Optional[str] = None,
+    way: Optional[BucketFingerprints] = None,
 ) -> BucketDigests:
+    """The digests of the `buckets` buckets from `first_label`; `way` says how the source's rows are
+    fingerprinted (by default by their bucket column, grouped per `object_column`)."""
+    way = way or BucketColumn(object_column)
+    step = windows.BUCKET_MS[period]
+    margin = way.margin(period)
     body = aggregation.grouped(
         source,
         source_params,
-        group_paths=[period] if object_column is None else [period, object_column],
-        fields=fingerprints.group_fields(),
+        group_paths=way.group_paths(period),
+        fields=way.fields(),
         request_id=f"{stream.name}:fingerprints",
-        window=aggregation.time_series(period, windows.anchor(first_label, period), buckets),
+        window=aggregation.time_series(period, windows.anchor(first_label - margin * step, period), margin + buckets),
     )
     client = stream.client(hand_back_status=400)
     timeout = request_timeout(stream.config.request_timeout)
@@ -51,11 +113,12 @@ def bucket_digests(
     try:
         if response.status_code == 400:
             return BucketDigests(None, f"Pendo refused the query (HTTP 400: {pendo_reason(response)})")
-        found = fingerprints.digests(iter_rows(response, RESULT_ROWS), period, object_column, lambda start: windows.label_of_bucket(start, period))
+        found = way.digests(iter_rows(response, RESULT_ROWS), period)
+    except fingerprints.BucketsNotApart as error:
+        return BucketDigests(None, f"Pendo's answer does not keep {period}s apart ({error})")
     except (fingerprints.UnreadableFingerprints, BrokenResponse) as error:
         return BucketDigests(None, f"Pendo's answer was not grouped rows ({error})")
     finally:
         response.close()
-    step = windows.BUCKET_MS[period]
     labels = range(first_label, first_label + buckets * step, step)
     return BucketDigests({label: found.get(label, fingerprints.EMPTY) for label in labels})

@@ -21,6 +21,7 @@ from ..reader import PageRead, Token
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..row_key import ROW_KEY, RowKeys
 from ..windows import Window, anchor
+from .changes import BucketColumn, EventTimes
 from .query_form import find_query_form
 from .windowed import FingerprintQuery, WindowedStream
 
@@ -179,7 +180,7 @@ class AggregatedEventStream(EventStream):
     fingerprinted_object: Optional[str] = None
 
     def fingerprint_query(self) -> Optional[FingerprintQuery]:
-        return FingerprintQuery(self.source_name, self.source_params({}), self.fingerprinted_object)
+        return FingerprintQuery(self.source_name, self.source_params({}), BucketColumn(self.fingerprinted_object))
 
 
 class Events(AggregatedEventStream):
@@ -260,7 +261,14 @@ class TrackEvents(ObjectEventStream):
     object_name = "track type"
 
 
-class GuideEvents(EventStream):
+class RawEventStream(EventStream):
+    """Raw rows, windowed on their browser time: buckets are fingerprinted by those times (contract G3)."""
+
+    def fingerprint_query(self) -> Optional[FingerprintQuery]:
+        return FingerprintQuery(self.source_name, self.source_params({}), EventTimes("browserTime"))
+
+
+class GuideEvents(RawEventStream):
     """Raw guide events, windowed on their browser time."""
 
     name = "guide_events"
@@ -268,7 +276,7 @@ class GuideEvents(EventStream):
     key_columns = ["browserTime", "visitorId", "accountId", "appId", "guideId", "guideStepId", "type"]
 
 
-class PollEvents(EventStream):
+class PollEvents(RawEventStream):
     """Raw poll responses, windowed on their browser time."""
 
     name = "poll_events"

@@ -22,7 +22,7 @@ from ..config import PendoConfig
 from ..records import iso_from_ms, ms_from_iso
 from ..windows import BUCKET_MS, Window, WindowPlan, compact_label, label_from_compact, newest_label, runs_of
 from .base import PendoStream
-from .changes import bucket_digests
+from .changes import BucketFingerprints, bucket_digests
 
 DAY_MS = BUCKET_MS["day"]
 HOUR_MS = BUCKET_MS["hour"]
@@ -30,11 +30,11 @@ FINGERPRINTS = "fingerprints"  # the state's {compact label: digest}
 
 
 class FingerprintQuery(NamedTuple):
-    """The Pendo source whose rows, grouped per bucket (and object), fingerprint a stream's buckets."""
+    """The Pendo source whose rows, grouped as `way` says, fingerprint a stream's buckets."""
 
     source: str
     source_params: Optional[Mapping[str, Any]]
-    object_column: Optional[str]
+    way: BucketFingerprints
 
 
 class WindowedStream(PendoStream, CheckpointMixin):
@@ -146,7 +146,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
         if self._completed_label is None:
             first = max(first, min(settled + bucket - self.config.lookback_window_days * DAY_MS, labels[-1]))
         found = bucket_digests(
-            self, query.source, query.source_params, period=self.period, object_column=query.object_column,
+            self, query.source, query.source_params, period=self.period, way=query.way,
             first_label=first, buckets=(labels[-1] - first) // bucket + 1,
         )
         if found.digests is None:
