@@ -161,3 +161,112 @@ def test_a_refused_fingerprint_query_reads_the_whole_lookback_with_one_warning(m
             assert len(warnings) == 1, f"{stream}: one warning per sync"
             assert "Pendo refused the query (HTTP 400: bad pipeline: bad group" in warnings[0]
             assert f"Re-reading the whole lookback of {len(whole)} days" in warnings[0]
+
+
+# --- raw guide and poll events: fingerprinted by their times ----------------------------------------
+
+RAW_STREAMS = {"guide_events": "guideEvents", "poll_events": "pollEvents"}
+
+
+def raw_buckets(simulator, stream, cfg, period):
+    """{label: {row_key}} of every bucket the syncs cover, as Pendo holds it now."""
+    step = BUCKET_MS[period]
+    first = label_of(ms_from_iso(cfg["start_date"] + "T00:00:00Z"), period)
+    last = newest_label(simulator.clock_ms, period)
+    start = simulator.bucket_start(first + ANCHOR_OFFSET_MS[period], period)
+    end = simulator.bucket_start(last + ANCHOR_OFFSET_MS[period], period) + 1
+    buckets = {label: set() for label in range(first, last + step, step)}
+    columns = key_columns(stream)
+    for row in simulator.event_rows(RAW_STREAMS[stream], period, start, simulator.events.calendar.ceil(end, period), ALL_APPS):
+        buckets[label_of_bucket(simulator.bucket_start(row["browserTime"], period), period)].add(row_key([row.get(c) for c in columns]))
+    return buckets
+
+
+def buckets_read(simulator, stream, period):
+    step, offset = BUCKET_MS[period], ANCHOR_OFFSET_MS[period]
+    labels = set()
+    for request in simulator.requests:
+        body = request["body"] if isinstance(request["body"], dict) else {}
+        if body.get("request", {}).get("requestId") == f"source-pendo:{stream}":
+            window = body["request"]["pipeline"][0]["source"]["timeSeries"]
+            labels.update(range(window["first"] - offset, window["first"] - offset + window["count"] * step, step))
+    return labels
+
+
+def raw_sync(simulator, cfg, held, states, period="day"):
+    """One incremental sync of the raw streams; `held` ({stream: {label: {row_key}}}) becomes what a
+    destination holds after it. The buckets each stream read, and the output."""
+    simulator.clear_requests()
+    output = run_read(cfg, list(RAW_STREAMS), SyncMode.incremental, state=[states[s] for s in RAW_STREAMS if s in states] or None)
+    read = {}
+    for stream in RAW_STREAMS:
+        read[stream] = buckets_read(simulator, stream, period)
+        delivered = defaultdict(set)
+        for record in records_of(output, stream):
+            delivered[label_of_bucket(simulator.bucket_start(ms_from_iso(record["browser_time"]), period), period)].add(record["row_key"])
+        assert set(delivered) <= read[stream], "a record of a bucket the stream did not ask for"
+        for label in read[stream]:
+            held.setdefault(stream, {})[label] = delivered.get(label, set())
+        states[stream] = states_of(output, stream)[-1]
+        assert len(fingerprint_queries(simulator, stream)) == 1, "one fingerprint query per stream and sync"
+    return read, output
+
+
+def near(labels, period, reach):
+    step = BUCKET_MS[period]
+    return {label + k * step for label in labels for k in range(-reach, reach + 1)}
+
+
+@pytest.mark.parametrize(
+    "period, step, syncs, reach, settings",
+    [("day", DAY, 4, 2, {}), ("hour", 6 * HOUR, 4, 1, {"lookback_window": 3, "settling_hours": 0})],
+)
+def test_daily_syncs_of_guide_and_poll_events_read_the_buckets_near_changes_only(clock, period, step, syncs, reach, settings):
+    """Late guide and poll events change past buckets; each sync reads those (and the neighbours they
+    may belong to in some time zone) and the settling ones, and delivers exactly Pendo's rows. By the
+    hour without a settling margin, events 4-6 hours late reach complete hours."""
+    cfg = {**daily_config(clock, days=12), "period": period, **settings}
+    settling_ms = settings.get("settling_hours", 8) * HOUR
+    held, states = {}, {}
+    raw_sync(clock, cfg, held, states, period)
+    before = {stream: raw_buckets(clock, stream, cfg, period) for stream in RAW_STREAMS}
+    for stream in RAW_STREAMS:
+        assert held[stream] == before[stream], f"{stream}: the first sync delivered Pendo's rows exactly"
+        assert states[stream].stream.stream_state.fingerprints
+    skipped = late = 0
+    for _ in range(syncs):
+        clock.advance(step)
+        now = {stream: raw_buckets(clock, stream, cfg, period) for stream in RAW_STREAMS}
+        read, output = raw_sync(clock, cfg, held, states, period)
+        settling = set(range(last_complete_label(clock.clock_ms, period, settling_ms) + BUCKET_MS[period], newest_label(clock.clock_ms, period) + BUCKET_MS[period], BUCKET_MS[period]))
+        for stream in RAW_STREAMS:
+            changed = changed_days(before[stream], now[stream])
+            assert held[stream] == now[stream], f"{stream}: a bucket lost or stale after the sync"
+            assert changed <= read[stream], f"{stream}: a changed bucket was not read"
+            assert read[stream] <= near(changed | settling, period, reach), f"{stream}: read buckets far from any change {sorted(read[stream] - near(changed | settling, period, reach))}"
+            past = set(now[stream]) - settling
+            skipped += len(past - read[stream])
+            late += len(changed & past)
+        assert any(f"{period}s changed since the last sync (fingerprints); reading those and" in log.log.message for log in output.logs)
+        before = now
+    assert skipped, "unchanged past buckets were read again"
+    assert late, "no late event reached a past bucket: the test proves nothing"
+
+
+@pytest.mark.parametrize("variant, cause", [("group_across_periods", "Pendo's answer does not keep days apart"), ("no_group", "Pendo refused the query (HTTP 400: bad pipeline: bad group")])
+def test_guide_and_poll_events_read_the_whole_lookback_with_one_warning_when_buckets_cannot_be_told_apart(monkeypatch, variant, cause):
+    with PendoSimulator(seed=11, accounts=30, visitors=45, objects_per_app=3, variants=[variant]) as simulator:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: simulator.clock_ms)
+        cfg = daily_config(simulator, days=12)
+        held, states = {}, {}
+        raw_sync(simulator, cfg, held, states)
+        simulator.advance(DAY)
+        read, output = raw_sync(simulator, cfg, held, states)
+        whole = set(range(label_of(ms_from_iso(cfg["start_date"] + "T00:00:00Z"), "day"), newest_label(simulator.clock_ms, "day") + DAY, DAY))
+        for stream in RAW_STREAMS:
+            assert read[stream] == whole, f"{stream}: the whole lookback (here back to the start date) is read"
+            assert held[stream] == raw_buckets(simulator, stream, cfg, "day")
+            assert not getattr(states[stream].stream.stream_state, "fingerprints", None)
+            warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN" and f"Stream '{stream}': could not tell" in log.log.message]
+            assert len(warnings) == 1 and cause in warnings[0], warnings
+            assert f"Re-reading the whole lookback of {len(whole)} days" in warnings[0]

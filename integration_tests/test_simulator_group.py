@@ -85,10 +85,43 @@ def test_both_field_forms_give_the_same_rows(api, sim):
 
 def test_min_max_and_nulls_ignored(api, sim):
     first, end = window(sim)
-    rows = sim.event_rows("pageEvents", "dayRange", first, end)
+    by_day = defaultdict(list)
+    for row in sim.event_rows("pageEvents", "dayRange", first, end):
+        by_day[row["day"]].append(row)
     fields = [{"first": {"min": "firstTime"}}, {"last": {"max": "lastTime"}}, {"nothing": {"max": "noSuchField"}}, {"none": {"sum": "noSuchField"}}]
     got = api.results([event_source("pageEvents", "dayRange", first, 30), {"group": {"group": [], "fields": fields}}])
-    assert got == [{"first": min(row["firstTime"] for row in rows), "last": max(row["lastTime"] for row in rows), "nothing": None, "none": 0}]
+    # One pipeline per day of the time series: a group of every row of each day.
+    assert got == [{"first": min(r["firstTime"] for r in rows), "last": max(r["lastTime"] for r in rows), "nothing": None, "none": 0} for rows in by_day.values()]
+    assert len(got) == 30
+
+
+TIME_FIELDS = [{"rows": {"count": None}}, {"first": {"min": "browserTime"}}, {"last": {"max": "browserTime"}}, {"total": {"sum": "browserTime"}}]
+
+
+def raw_groups(sim, source: str, period: str, first: int, end: int, per_period: bool = True) -> list[dict]:
+    """Per app (and per bucket, unless not ``per_period``): count, least, greatest and sum of browserTime."""
+    groups: dict[tuple, list[int]] = {}
+    for row in sim.event_rows(source, period, first, end, EXPAND_ALL):
+        bucket = sim.bucket_start(row["browserTime"], period) if per_period else None
+        groups.setdefault((bucket, row["appId"]), []).append(row["browserTime"])
+    return [{"appId": app, "rows": len(times), "first": min(times), "last": max(times), "total": sum(times)} for (_, app), times in groups.items()]
+
+
+@pytest.mark.parametrize("source, period, buckets", [("guideEvents", "dayRange", 30), ("pollEvents", "dayRange", 30), ("guideEvents", "hourRange", 72)])
+def test_raw_events_grouped_without_a_bucket_column_give_a_row_per_period(api, sim, source, period, buckets):
+    first, end = window(sim, period, buckets)
+    expected = raw_groups(sim, source, period, first, end)
+    got = api.results([event_source(source, period, first, buckets, {"appId": EXPAND_ALL}), {"group": {"group": ["appId"], "fields": TIME_FIELDS}}])
+    assert got == expected
+    assert len({sim.bucket_start(row["first"], period) for row in got}) >= 8, "rows of many periods"
+    assert all(sim.bucket_start(row["first"], period) == sim.bucket_start(row["last"], period) for row in got)
+
+
+def test_stages_after_the_group_run_over_every_periods_rows(api, sim):
+    first, end = window(sim)
+    expected = sorted(raw_groups(sim, "guideEvents", "dayRange", first, end), key=lambda row: -row["rows"])[:3]
+    pipeline = [event_source("guideEvents", "dayRange", first, 30, {"appId": EXPAND_ALL}), {"group": {"group": ["appId"], "fields": TIME_FIELDS}}, {"sort": ["-rows"]}, {"limit": 3}]
+    assert api.results(pipeline) == expected
 
 
 def test_without_fields_gives_distinct_keys_nested_by_path(api, sim):
@@ -182,3 +215,29 @@ def test_no_group_leaves_everything_else_alone(no_group_api, api, sim):
     assert no_group_api.results(pipeline) == api.results(pipeline)
     assert no_group_api.sim.event_rows("pageEvents", "dayRange", first, end) == sim.event_rows("pageEvents", "dayRange", first, end)
     assert no_group_api.error([event_source("pageEvents", "dayRange", first, 30), {"unwind": {}}])[1].endswith("not supported by the simulator")
+
+
+# --- the group_across_periods variant ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def across_api():
+    with PendoSimulator(variants=["group_across_periods"]) as sim:
+        client = PendoClient(sim)
+        yield client
+        client.session.close()
+
+
+def test_group_across_periods_groups_every_periods_rows_together(across_api, api, sim):
+    first, end = window(sim)
+    pipeline = [event_source("guideEvents", "dayRange", first, 30, {"appId": EXPAND_ALL}), {"group": {"group": ["appId"], "fields": TIME_FIELDS}}]
+    got = across_api.results(pipeline)
+    assert got == raw_groups(across_api.sim, "guideEvents", "dayRange", first, end, per_period=False)
+    assert len(got) == len(sim.dataset.app_ids) and any(row["last"] - row["first"] > DAY for row in got)
+    assert len(api.results(pipeline)) > len(got), "by default, a row per app and day"
+
+
+def test_group_across_periods_leaves_grouping_by_the_bucket_column_alone(across_api, api, sim):
+    first, _ = window(sim)
+    pipeline = [event_source("pageEvents", "dayRange", first, 30, {"appId": EXPAND_ALL}), {"group": {"group": ["day", "pageId"], "fields": ROW_FIELDS}}]
+    assert across_api.results(pipeline) == api.results(pipeline)

@@ -92,7 +92,7 @@ def canonical(rows) -> list[str]:
 def test_variant_names_and_parsing():
     assert VARIANTS == (
         "null_results", "nulls_last", "no_or_filter", "object_event_params", "missing_lastupdated",
-        "wrong_region_401", "odd_visitor_ids", "deleted_visitors", "unknown_app_ignored", "no_group",
+        "wrong_region_401", "odd_visitor_ids", "deleted_visitors", "unknown_app_ignored", "no_group", "group_across_periods",
     )
     default = PendoSimulator()
     assert default.variants == frozenset() and default.deleted_visitor_ids == frozenset()

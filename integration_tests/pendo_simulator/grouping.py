@@ -15,9 +15,9 @@ Field operations:
 
 A group row holds the key paths (a dotted path as nested objects) and then the fields. Groups
 come in the order their first row came; ``group: []`` makes one group of every row (none when
-there are no rows). Pendo runs one pipeline per period of the time series (contract row G2);
-the simulator runs one over all of them, which gives the same rows when the bucket column
-(``day`` / ``hour``) is a group key.
+there are no rows). Over a time series the stage groups each period's rows apart, as Pendo runs
+one pipeline per period (contract row G2; see ``pipeline``): grouped by the bucket column
+(``day`` / ``hour``) the rows are the same either way, without it there is a row per period.
 """
 from __future__ import annotations
 

@@ -8,8 +8,13 @@ Sources live in ``SOURCES``; ``register_source`` adds one (event sources, which 
 ``timeSeries`` next to the source key, register with ``time_series=True``; they live in
 ``event_sources``). A source producer gets its parameters, the whole source object and a
 ``QueryContext``: the dataset, the clock the request runs at, the event log and the
-simulator's active variants (see ``variants``), which change how sources, ``filter`` and
-``sort`` behave.
+simulator's active variants (see ``variants``), which change how sources, ``filter``,
+``sort`` and ``group`` behave.
+
+Pendo runs one pipeline per period of a ``timeSeries`` (contract row G2): the stages up to and
+including the last ``group`` run on each period's rows alone, one period after another, so a group
+never mixes two periods; the later stages run on all of their rows. The variant
+``group_across_periods`` groups the rows of every period together instead.
 """
 from __future__ import annotations
 
@@ -79,14 +84,19 @@ def register_source(name: str, *, time_series: bool = False) -> Callable[[Source
 class Aggregation:
     request_id: Any
     source_name: str
-    _rows: Iterable[Row]
+    _periods: list[Iterable[Row]]  # the source's rows, one part per period where it runs per period
+    _per_period: list[Transform]
     _transforms: list[Transform]
 
     def rows(self) -> Rows:
-        rows: Rows = iter(self._rows)
-        for transform in self._transforms:
-            rows = transform(rows)
-        return rows
+        rows = itertools.chain.from_iterable(_through(iter(part), self._per_period) for part in self._periods)
+        return _through(rows, self._transforms)
+
+
+def _through(rows: Rows, transforms: list[Transform]) -> Rows:
+    for transform in transforms:
+        rows = transform(rows)
+    return rows
 
 
 def compile_aggregation(
@@ -108,10 +118,29 @@ def compile_aggregation(
     pipeline = request["pipeline"]
     if not isinstance(pipeline, list) or not pipeline:
         raise AggregationError("request.pipeline must be a non-empty list of stages")
-    source_name, rows = _compile_source(pipeline[0], QueryContext(dataset, clock_ms, events, variants))
+    context = QueryContext(dataset, clock_ms, events, variants)
+    source_name, rows = _compile_source(pipeline[0], context)
     operators = _operators(variants)
     transforms = [_compile_operator(stage, index, operators) for index, stage in enumerate(pipeline[1:], start=1)]
-    return Aggregation(request.get("requestId"), source_name, rows, transforms)
+    per_period = _stages_per_period(pipeline[1:], variants) if SOURCES[source_name].time_series else 0
+    periods = _rows_per_period(source_name, pipeline[0]["source"], context) if per_period else [rows]
+    return Aggregation(request.get("requestId"), source_name, periods, transforms[:per_period], transforms[per_period:])
+
+
+def _stages_per_period(stages: list, variants: frozenset[str]) -> int:
+    """How many stages, from the first, run on each period's rows alone: through the last group."""
+    if "group_across_periods" in variants:
+        return 0
+    groups = [index for index, stage in enumerate(stages) if isinstance(stage, dict) and "group" in stage]
+    return groups[-1] + 1 if groups else 0
+
+
+def _rows_per_period(name: str, source: Mapping[str, Any], context: QueryContext) -> list[Iterable[Row]]:
+    """The rows of a time-series source, one part per period of its (already validated) window."""
+    calendar = context.events.calendar
+    period, start, end = calendar.window(source["timeSeries"], context.clock_ms)
+    produce = SOURCES[name].produce
+    return [produce(source[name], {**source, "timeSeries": {"period": period, "first": first, "count": 1}}, context) for first in calendar.buckets(start, end, period)]
 
 
 def source_name_of(body: Any) -> str | None:

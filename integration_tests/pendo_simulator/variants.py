@@ -15,6 +15,7 @@ VARIANTS = (
     "deleted_visitors",  # some visitors with events were deleted since: no row, history 404
     "unknown_app_ignored",  # an unknown numeric appId matches no rows (not 400)
     "no_group",  # the group stage is refused with HTTP 400 "bad pipeline: bad group: ..."
+    "group_across_periods",  # group runs once over every period of the time series, not once per period
 )
 ALL = "all"
 
