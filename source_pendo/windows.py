@@ -59,6 +59,11 @@ def labels_touching(first_ms: int, last_ms: int, period: str) -> range:
     return range(first, last_ms - offset + reach, BUCKET_MS[period])
 
 
+def labels_touched_ahead(period: str) -> int:
+    """How many labels past its own the moments of a bucket can touch (`labels_touching`)."""
+    return -(-2 * LONGEST_BUCKET_MS[period] // BUCKET_MS[period]) - 1
+
+
 def newest_label(now_ms: int, period: str) -> int:
     """The label of the newest bucket worth asking for: its anchor has passed."""
     label = label_of(now_ms, period)

@@ -11,6 +11,7 @@ from source_pendo.windows import (
     label_from_compact,
     label_of,
     label_of_bucket,
+    labels_touched_ahead,
     labels_touching,
     last_complete_label,
     newest_label,
@@ -135,3 +136,4 @@ def test_the_labels_a_moment_touches_hold_the_label_of_its_bucket_in_any_time_zo
         ms = int(moment.timestamp() * 1000)
         touched = labels_touching(ms, ms, period)
         assert label in touched and len(touched) <= 3
+        assert touched[-1] <= label + labels_touched_ahead(period) * BUCKET_MS[period]

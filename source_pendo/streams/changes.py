@@ -67,8 +67,7 @@ class EventTimes:
         return fingerprints.time_group_fields(self.time_column)
 
     def margin(self, period: str) -> int:
-        # A bucket's times can touch labels up to two buckets on (windows.labels_touching).
-        return 2 if period == "day" else 1
+        return windows.labels_touched_ahead(period)
 
     def digests(self, rows: Iterable[Mapping[str, Any]], period: str) -> Dict[int, str]:
         return fingerprints.time_digests(rows, lambda first, last: windows.labels_touching(first, last, period), windows.LONGEST_BUCKET_MS[period])
