@@ -13,8 +13,10 @@ simulator's active variants (see ``variants``), which change how sources, ``filt
 
 Pendo runs one pipeline per period of a ``timeSeries`` (contract row G2): the stages up to and
 including the last ``group`` run on each period's rows alone, one period after another, so a group
-never mixes two periods; the later stages run on all of their rows. The variant
-``group_across_periods`` groups the rows of every period together instead.
+never mixes two periods; the later stages run on all of their rows (no public client shows what
+Pendo's ``sort`` / ``limit`` do across periods; without a ``group`` every stage sees every row, as
+the connector's paging expects). The variant ``group_across_periods`` groups the rows of every
+period together instead.
 """
 from __future__ import annotations
 
