@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping, Optional, Set, Union
 
 import requests
@@ -26,7 +27,7 @@ from .explain import (
     unreachable_message,
 )
 from .http import PendoErrorHandler, PendoKeyAuth, request_timeout
-from .regions import region_accepting_key
+from .regions import PROBE_TIMEOUT, region_accepting_key
 
 logger = logging.getLogger("airbyte")
 
@@ -60,14 +61,15 @@ class CheckAnswers(ErrorHandler):
     passing problem (what the sync's error handler retries, but a host the user named that is out of
     reach); an exception that is not retried, or still there, is raised as Unanswered."""
 
-    def __init__(self, config: PendoConfig):
+    def __init__(self, config: PendoConfig, quick_retries: int):
         self._config = config
+        self._quick_retries = quick_retries
         self._sync_handler = PendoErrorHandler(logger, config)
         self._retries_in_a_row = 0
 
     @property
     def max_retries(self) -> Optional[int]:
-        return QUICK_RETRIES
+        return self._quick_retries
 
     @property
     def max_time(self) -> Optional[int]:
@@ -75,7 +77,7 @@ class CheckAnswers(ErrorHandler):
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
         sync_resolution = self._sync_handler.resolve(response_or_exception)
-        if self._retries_in_a_row < QUICK_RETRIES and self.passing(response_or_exception, sync_resolution):
+        if self._retries_in_a_row < self._quick_retries and self.passing(response_or_exception, sync_resolution):
             self._retries_in_a_row += 1
             return ErrorResolution(response_action=ResponseAction.RETRY, failure_type=FailureType.transient_error, error_message=sync_resolution.error_message)
         self._retries_in_a_row = 0
@@ -92,24 +94,33 @@ class CheckAnswers(ErrorHandler):
 
 
 class CheckClient:
-    """Check's requests, sent by the CDK's HttpClient as a stream's are (auth, the sync's error
-    handler's idea of what is passing), with check's quick retries and a shorter read timeout."""
+    """Check's requests to `api_root` (the configured host unless another is probed), sent by the
+    CDK's HttpClient as a stream's are (auth, the sync's error handler's idea of what is passing),
+    with check's quick retries and a shorter read timeout."""
 
-    def __init__(self, config: PendoConfig):
+    def __init__(self, config: PendoConfig, api_root: Optional[str] = None, timeout: Optional[tuple] = None, quick_retries: int = QUICK_RETRIES):
         self.config = config
-        self.timeout = request_timeout(min(config.request_timeout, CHECK_READ_TIMEOUT_SECONDS))
+        self.api_root = api_root or config.api_root
+        self.timeout = timeout or request_timeout(min(config.request_timeout, CHECK_READ_TIMEOUT_SECONDS))
         self._client = HttpClient(
             name="check",
             logger=logger,
-            error_handler=CheckAnswers(config),
+            error_handler=CheckAnswers(config, quick_retries),
             authenticator=PendoKeyAuth(config.api_key),
         )
 
     def get(self, path: str) -> requests.Response:
-        return self._client.send_request("GET", self.config.api_root + path, request_kwargs={"timeout": self.timeout})[1]
+        return self._client.send_request("GET", self.api_root + path, request_kwargs={"timeout": self.timeout})[1]
 
     def aggregate(self, body: Mapping[str, Any]) -> requests.Response:
-        return self._client.send_request("POST", self.config.api_root + "aggregation", request_kwargs={"timeout": self.timeout}, json=body)[1]
+        return self._client.send_request("POST", self.api_root + "aggregation", request_kwargs={"timeout": self.timeout}, json=body)[1]
+
+    def accepts_key(self) -> bool:
+        """Whether this host reads the metadata catalogue with the key."""
+        try:
+            return self.get("metadata/schema/visitor").status_code == 200
+        except Unanswered:
+            return False
 
 
 def diagnose(config: PendoConfig, region_roots: Mapping[str, str] = REGION_API_ROOTS) -> Optional[Problem]:
@@ -143,6 +154,11 @@ def _unanswered(error: requests.RequestException, client: CheckClient) -> Proble
     return Problem(f"Could not connect to {_host(config)} ({type(error).__name__}). Try again later.", FailureType.transient_error)
 
 
+def _host_accepts_key(config: PendoConfig, api_root: str) -> bool:
+    """One quick question to another of Pendo's hosts: no retries, a short timeout."""
+    return CheckClient(config, api_root, PROBE_TIMEOUT, quick_retries=0).accepts_key()
+
+
 def _key_problem(response: requests.Response, config: PendoConfig, region_roots: Mapping[str, str]) -> Problem:
     status = response.status_code
     if status not in (400, 401, 403):
@@ -151,7 +167,7 @@ def _key_problem(response: requests.Response, config: PendoConfig, region_roots:
     refused_key = status != 400 or bool(KEY_OR_REGION.search(reason))
     # A base URL of the user's own (a proxy, a test server) is where they want to go: Pendo's hosts are not asked.
     if refused_key and not config.custom_base_url:
-        region = region_accepting_key(config.api_key, region_roots, config.api_root)
+        region = region_accepting_key(partial(_host_accepts_key, config), region_roots, config.api_root)
         if region:
             return Problem(f"{_host(config)} refused the integration key (HTTP {status}: {reason}). {region_hint(config, region)}")
     if status == 400:

@@ -113,7 +113,6 @@ class WindowRows:
 class EventStream(WindowedStream):
     """A stream of one Pendo event source, read window by window (windowed.py) through its WindowRows query."""
 
-    http_method = "POST"
     shrinks_pages_on_timeout = True
     source_name: str
     # Pendo's names of the columns that make a row unique, in sort order; "{period}" is day or hour.
