@@ -1,33 +1,37 @@
-"""The one place source-pendo talks to Pendo: requests built from a stream's public hooks and sent
-by the CDK's public HttpClient (the stream's error handler, backoff, budget and auth), pages read
-in an explicit loop, and an answer that breaks off asked for again from where the records emitted
-so far end, with one backoff between such retries.
+"""The one place source-pendo talks to Pendo: requests sent by the CDK's public HttpClient (the
+stream's error handler, backoff, budget and auth), pages read in an explicit loop, and an answer that
+breaks off asked for again from where the records emitted so far end, with one backoff between such
+retries.
 
-A stream pages by tokens: `read_page(response, stream_slice, token)` turns one answer into its
-records and says which token asks for the next page, or which asks again after the answer broke
-off. The token is a value handed along the loop; a keyset stream puts its position in it.
+What is read is a `Query`: the request for a slice and a page token, and `read_page(response,
+stream_slice, token)`, which turns one answer into its records and says which token asks for the
+next page, or which asks again after the answer broke off. The token is a value handed along the
+loop; a keyset query puts its position in it. A stream is the query of its own HttpStream hooks
+unless it declares another; a stream can read other queries too (visitor_history reads which
+visitors were active from Pendo's events).
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http import HttpClient
 from airbyte_cdk.sources.streams.http.page_size_reduction_exception import PageSizeReductionRequiredException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .http import PendoBackoffStrategy
 from .jsonstream import BrokenResponse
 
-if TYPE_CHECKING:
-    from .streams.base import PendoStream
-
 # Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
 MAX_RETRIES_WITHOUT_PROGRESS = 6
+# The smallest page a timing-out query shrinks to.
+MIN_PAGE_SIZE = 100
 
 Token = Optional[Mapping[str, Any]]
 Fetched = TypeVar("Fetched")
@@ -43,26 +47,67 @@ class PageRead:
     resume_token: Callable[[], Token]
 
 
-class Reader:
-    """Sends a stream's requests and reads its pages."""
+@dataclass(frozen=True)
+class Request:
+    """What `HttpClient.send_request` sends, but the host: `path` is relative to the stream's `url_base`."""
 
-    def __init__(self, stream: "PendoStream"):
+    method: str
+    path: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    json: Optional[Mapping[str, Any]] = None
+    data: Any = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    request_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Query(Protocol):
+    """What the reader reads, page after page."""
+
+    page_size: int
+    shrinks_pages_on_timeout: bool  # a read timeout asks for a smaller page instead of the same again
+
+    def request(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> Request: ...
+
+    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead: ...
+
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> str:
+        """Where a read of the slice stands at `token`, for messages."""
+
+
+class Reading(Protocol):
+    """The stream a read is for: it names the read in messages, sends through its client and tells its errors."""
+
+    name: str
+    url_base: str
+    logger: logging.Logger
+
+    def client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient: ...
+
+    def stopped(self, error: AirbyteTracedException, position: Optional[str] = None) -> AirbyteTracedException: ...
+
+
+class Reader:
+    """Sends a query's requests for a stream and reads its pages. `hand_back_status`: answers of that
+    status are returned to the caller instead of failing."""
+
+    def __init__(self, stream: Reading, query: Query, hand_back_status: Optional[int] = None):
         self.stream = stream
-        self.client = stream.client()
+        self.query = query
+        self.client = stream.client(hand_back_status, shrink_pages_on_timeout=query.shrinks_pages_on_timeout)
         self._backoff = PendoBackoffStrategy()
 
     def send(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> requests.Response:
-        """The stream's request for this slice and page, sent with retries of what the error handler
+        """The query's request for this slice and page, sent with retries of what the error handler
         calls transient."""
-        stream, hooks = self.stream, {"stream_state": {}, "stream_slice": stream_slice, "next_page_token": token}
+        request = self.query.request(stream_slice, token)
         _, response = self.client.send_request(
-            http_method=stream.http_method,
-            url=urljoin(stream.url_base, stream.path(**hooks)),
-            request_kwargs=stream.request_kwargs(**hooks),
-            headers=stream.request_headers(**hooks),
-            params=stream.request_params(**hooks),
-            json=stream.request_body_json(**hooks),
-            data=stream.request_body_data(**hooks),
+            http_method=request.method,
+            url=urljoin(self.stream.url_base, request.path),
+            request_kwargs=request.request_kwargs,
+            headers=request.headers,
+            params=request.params,
+            json=request.json,
+            data=request.data,
             dedupe_query_params=True,
         )
         return response
@@ -78,10 +123,11 @@ class Reader:
     def read(self, stream_slice: Optional[Mapping[str, Any]], first_answer: Any = None) -> Iterator[Mapping[str, Any]]:
         """Every page of the slice, each asked for with the token the one before handed on; when an
         answer breaks off, asked again (with a wait) from where the emitted records end. `first_answer`:
-        the first page's answer already sent (by `send_ahead`)."""
-        stream = self.stream
+        the first page's answer already sent (by `send_ahead`). Returns how many records it yielded."""
+        query = self.query
         token: Token = None
         failures = 0
+        total = 0
         emitted = 0  # since the last answer that broke off
         while True:
             page: Optional[PageRead] = None
@@ -91,26 +137,40 @@ class Reader:
                     raise answer
                 # Not `answer or …`: a Response is falsy when its status is an error.
                 response = self.send(stream_slice, token) if answer is None else answer
-                page = stream.read_page(response, stream_slice, token)
+                page = query.read_page(response, stream_slice, token)
                 for record in page.records:
                     emitted += 1
+                    total += 1
                     yield record
                 token = page.next_token()
                 if not token:
-                    return
+                    return total
             except (BrokenResponse, PageSizeReductionRequiredException) as error:
                 failures = 1 if emitted else failures + 1
+                reached = page.resume_token() if page is not None else token
                 if failures > MAX_RETRIES_WITHOUT_PROGRESS:
                     kept_failing = f"Pendo's answers kept failing ({reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
-                    raise stream.stopped(AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)) from error
+                    stop = AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)
+                    raise self.stream.stopped(stop, query.position(stream_slice, reached)) from error
                 timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
                 if timed_out and not emitted:
-                    stream.shrink_page()
-                token = page.resume_token() if page is not None else token
+                    self.shrink_page()
+                token = reached
                 emitted = 0
-                self.wait(failures, f"{reason(error)}; reading on {stream.position()}")
+                self.wait(failures, f"{reason(error)}; reading on {query.position(stream_slice, token)}")
             except AirbyteTracedException as error:
-                raise stream.stopped(error) from error
+                reached = page.resume_token() if page is not None else token
+                raise self.stream.stopped(error, query.position(stream_slice, reached)) from error
+
+    def shrink_page(self) -> None:
+        """Ask for half as many rows per request from now on (queries that page)."""
+        query = self.query
+        if not query.shrinks_pages_on_timeout:
+            return
+        smaller = max(query.page_size // 2, MIN_PAGE_SIZE)
+        if smaller < query.page_size:
+            self.stream.logger.warning(f"Stream '{self.stream.name}': asking for {smaller} rows per request instead of {query.page_size}.")
+            query.page_size = smaller
 
     def fetch_readable(self, fetch: Callable[[], Fetched], unreadable: str) -> Fetched:
         """`fetch()` again, after a wait, while its answer is unreadable (it raises BrokenResponse);

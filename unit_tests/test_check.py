@@ -176,3 +176,24 @@ def test_pendos_own_host_unreachable_is_transient(requests_mock, make_config, ca
 def test_pendo_down_is_not_a_config_problem(requests_mock, make_config):
     requests_mock.get(SCHEMA, status_code=503, text="<html>down</html>")
     assert diagnose(make_config()).failure_type == FailureType.transient_error
+
+
+def test_a_passing_5xx_is_retried_twice_quickly_then_check_goes_on(requests_mock, make_config, slept):
+    requests_mock.get(SCHEMA, [{"status_code": 503, "text": "busy"}, {"status_code": 502, "text": "busy"}, {"json": {}}])
+    requests_mock.post(AGGREGATION, json={"results": [{"count": 3}]})
+    assert diagnose(make_config()) is None
+    assert [r.method for r in requests_mock.request_history] == ["GET", "GET", "GET", "POST"]
+    assert slept == [1, 2]
+
+
+def test_pendo_still_down_after_two_quick_retries_is_told_with_its_status(requests_mock, make_config, slept):
+    requests_mock.get(SCHEMA, status_code=503, text="<html>down</html>")
+    problem = diagnose(make_config())
+    assert problem.message.startswith("Pendo at pendo.test answered HTTP 503") and problem.failure_type == FailureType.transient_error
+    assert requests_mock.call_count == 3 and slept == [1, 2]
+
+
+def test_an_unreachable_base_url_is_told_at_once(requests_mock, make_config, slept):
+    requests_mock.get(SCHEMA, exc=connection_error(ConnectionRefusedError(111, "Connection refused")))
+    assert diagnose(make_config()).failure_type == FailureType.config_error
+    assert requests_mock.call_count == 1 and slept == []

@@ -22,14 +22,25 @@ def test_a_row_without_its_cursor_breaks_the_response_after_the_rows_before_it(r
     stream = PageEvents(make_config())
     requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1"), row("v2"), row("v2", pageId="q"), row("v3"), row("v3", day=None), row("v4")]})
     emitted = []
-    page = stream.read_page(requests.post(API_ROOT + "aggregation", stream=True), None, None)
+    page = stream.query().read_page(requests.post(API_ROOT + "aggregation", stream=True), None, None)
     with pytest.raises(BrokenResponse, match="without 'day'"):
         for record in page.records:
             emitted.append((record["visitor_id"], record["page_id"]))
     # v3's rows may go on past the break: they are asked for again with the rest.
     assert emitted == [("v1", "p"), ("v2", "p"), ("v2", "q")]
     assert page.resume_token() == {"position": after("v2")}
-    assert stream.rows_in_window == 3
+
+
+def test_the_reader_hands_back_how_many_records_a_window_gave(requests_mock, make_config):
+    stream = PageEvents(make_config())
+    requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1"), row("v2"), row("v2", pageId="q")]})
+    records = stream.reader.read({"first_label": DAY, "buckets": 1})
+    emitted = []
+    with pytest.raises(StopIteration) as done:
+        while True:
+            emitted.append(next(records))
+    assert len(emitted) == 3 and done.value.value == 3
+    assert requests_mock.call_count == 1, "fewer rows than a page: the window's last page"
 
 
 def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, make_config):
@@ -51,4 +62,3 @@ def test_an_answer_with_null_results_is_an_empty_window(requests_mock, make_conf
     stream = PageEvents(make_config())
     requests_mock.post(API_ROOT + "aggregation", text='{"startTime": %d, "results": null}' % DAY)
     assert list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True))) == []
-    assert stream.rows_in_window == 0

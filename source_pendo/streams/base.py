@@ -1,5 +1,6 @@
 """What every source-pendo stream shares: host, auth, timeouts, its error handler and backoff, and
-its reader (reader.py), which sends its requests and reads its pages."""
+its reader (reader.py), which sends its requests and reads its pages. A stream is the query
+(reader.Query) of its own HttpStream hooks unless it declares another with `query()`."""
 
 from __future__ import annotations
 
@@ -18,16 +19,13 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
 from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
-from ..reader import PageRead, Reader, Token
+from ..reader import PageRead, Query, Reader, Request, Token
 from ..records import ObjectShaper
-
-# The smallest page a timing-out stream shrinks to.
-MIN_PAGE_SIZE = 100
-
 
 class PendoStream(HttpStream, ABC):
     primary_key: Optional[str] = "id"
     shrinks_pages_on_timeout = False
+    hand_back_status: Optional[int] = None  # answers of this status are the stream's to read, not failures
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
         """`budget`: the request rate all streams of a sync share."""
@@ -37,7 +35,11 @@ class PendoStream(HttpStream, ABC):
         super().__init__(authenticator=PendoKeyAuth(config.api_key), api_budget=budget)
         # Sends this stream's requests and reads its pages; made here, not on first use, because
         # worker threads send requests ahead.
-        self.reader = Reader(self)
+        self.reader = Reader(self, self.query(), hand_back_status=self.hand_back_status)
+
+    def query(self) -> Query:
+        """What this stream asks Pendo, page after page: by default, its own HttpStream hooks."""
+        return self
 
     @property
     def url_base(self) -> str:
@@ -55,10 +57,13 @@ class PendoStream(HttpStream, ABC):
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
 
-    def client(self, hand_back_status: Optional[int] = None) -> HttpClient:
-        """A client as this stream's own (auth, budget, errors, backoff) for requests outside its pages;
-        an answer with `hand_back_status` is returned to the caller instead of failing."""
-        error_handler = self.get_error_handler()
+    def client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient:
+        """A client as this stream's own (auth, budget, errors, backoff); an answer with
+        `hand_back_status` is returned to the caller instead of failing. `shrink_pages_on_timeout`:
+        for a query that pages unlike the stream."""
+        if shrink_pages_on_timeout is None:
+            shrink_pages_on_timeout = self.shrinks_pages_on_timeout
+        error_handler: ErrorHandler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout)
         if hand_back_status is not None:
             error_handler = HandBack(error_handler, hand_back_status)
         return HttpClient(
@@ -81,19 +86,25 @@ class PendoStream(HttpStream, ABC):
             f" '{cursor_field}' as an ISO-8601 date-time. Reset the stream's data to start afresh."
         )
 
-    def position(self) -> str:
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> str:
         """Where the stream stands, for messages."""
         return "at the start"
 
-    def shrink_page(self) -> None:
-        """Ask for half as many rows per request from now on (streams that page)."""
-        smaller = max(self.page_size // 2, MIN_PAGE_SIZE)
-        if self.shrinks_pages_on_timeout and smaller < self.page_size:
-            self.logger.warning(f"Stream '{self.name}': asking for {smaller} rows per request instead of {self.page_size}.")
-            self.page_size = smaller
-
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         yield from self.reader.read(stream_slice)
+
+    def request(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> Request:
+        """The request of this slice and page, from the CDK's hooks."""
+        hooks = {"stream_state": {}, "stream_slice": stream_slice, "next_page_token": token}
+        return Request(
+            method=self.http_method,
+            path=self.path(**hooks),
+            params=self.request_params(**hooks),
+            json=self.request_body_json(**hooks),
+            data=self.request_body_data(**hooks),
+            headers=self.request_headers(**hooks),
+            request_kwargs=self.request_kwargs(**hooks),
+        )
 
     def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
         """One answer as the CDK's hooks read it (parse_response, next_page_token). After a break the
@@ -101,16 +112,12 @@ class PendoStream(HttpStream, ABC):
         records = self.parse_response(response, stream_state={}, stream_slice=stream_slice, next_page_token=token)
         return PageRead(records, next_token=lambda: self.next_page_token(response), resume_token=lambda: None)
 
-    def stopped(self, error: AirbyteTracedException) -> "StreamStopped":
-        """The error as the user sees it: which stream, where it stopped, and why. An error of a
-        stream this one reads from (the metadata catalogue of accounts) is told as this stream's."""
-        if isinstance(error, StreamStopped):
-            if error.stream == self.name:
-                return error
-            reason = error.reason
-        else:
-            reason = user_reason(error)
-        return StreamStopped(self.name, self.position(), reason, error.failure_type, error)
+    def stopped(self, error: AirbyteTracedException, position: Optional[str] = None) -> "StreamStopped":
+        """The error as the user sees it: which stream, where it stopped (`position`, or where the
+        stream stands), and why."""
+        if isinstance(error, StreamStopped) and error.stream == self.name:
+            return error
+        return StreamStopped(self.name, position or self.position(), user_reason(error), error.failure_type, error)
 
 
 class StreamStopped(AirbyteTracedException):

@@ -23,9 +23,10 @@ from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
 from ..metadata_schema import with_catalogue
 from ..pager import START, Page, Position, after
+from ..reader import Reader
 from ..records import MetadataEntityShaper, iso_from_ms, ms_from_iso
 from .base import PendoStream
-from .rest import MetadataAccounts, MetadataCatalogueStream, MetadataVisitors
+from .rest import MetadataCatalogue
 
 # The state key of the last object read by a full read still under way.
 READ_ALL_AFTER = "read_all_after"
@@ -65,7 +66,8 @@ class AggregationEntityStream(PendoStream, CheckpointMixin):
     def state_checkpoint_interval(self) -> int:
         return self.page_size
 
-    def position(self) -> str:
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Any = None) -> str:
+        """From the stream's own state, which moves with every record."""
         if self._reading_all:
             where = f"after {self.key_path} {self._position.after!r}" if self._position.started else "at the start"
             return f"reading every object, {where}"
@@ -207,11 +209,7 @@ class MetadataEntityStream(AggregationEntityStream):
 
     cursor_path = "metadata.auto.lastupdated"
     cursor_field = "lastupdated"
-    catalogue_stream: type
-
-    def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        super().__init__(config, budget)
-        self._catalogue: MetadataCatalogueStream = self.catalogue_stream(config, budget)
+    catalogue_kind: str  # of Pendo's metadata catalogues, e.g. "account"
 
     def get_json_schema(self) -> Mapping[str, Any]:
         try:
@@ -221,7 +219,8 @@ class MetadataEntityStream(AggregationEntityStream):
 
     @cached_property
     def schema(self) -> Mapping[str, Any]:
-        return with_catalogue(super().get_json_schema(), self._catalogue.catalogue)
+        catalogue = Reader(self, MetadataCatalogue(self.catalogue_kind, self.request_kwargs())).read(None)
+        return with_catalogue(super().get_json_schema(), next(iter(catalogue), {}))
 
     @cached_property
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
@@ -233,7 +232,7 @@ class Accounts(MetadataEntityStream):
     source_name = "accounts"
     key_path = "accountId"
     primary_key = "account_id"
-    catalogue_stream = MetadataAccounts
+    catalogue_kind = "account"
 
     def source_params(self) -> Optional[Mapping[str, Any]]:
         return None
@@ -244,7 +243,7 @@ class Visitors(MetadataEntityStream):
     source_name = "visitors"
     key_path = "visitorId"
     primary_key = "visitor_id"
-    catalogue_stream = MetadataVisitors
+    catalogue_kind = "visitor"
 
     def source_params(self) -> Optional[Mapping[str, Any]]:
         return None if self.config.include_anonymous_visitors else {"identified": True}

@@ -16,8 +16,8 @@ from .. import aggregation
 from ..concurrency import ordered_map
 from ..config import PendoConfig
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_row_batches
-from ..pager import START, Page, Position
-from ..reader import PageRead, Token
+from ..pager import START, Page
+from ..reader import PageRead, Request, Token
 from ..records import ObjectShaper, iso_from_ms, snake_case
 from ..row_key import ROW_KEY, RowKeys
 from ..windows import Window, anchor
@@ -28,8 +28,92 @@ from .windowed import FingerprintQuery, WindowedStream
 PER_ROW_DIMENSIONS = ["visitorId", "accountId", "appId", "remoteIp", "server", "userAgent"]
 
 
+class WindowRows:
+    """The query of one Pendo event source over a window of buckets (a slice: `first_label`,
+    `buckets`, and `object_id` where one object is asked for at a time), its rows paged by
+    `group_column` (pager.py) and shaped into records by `shape_rows`."""
+
+    shrinks_pages_on_timeout = True
+
+    def __init__(
+        self,
+        name: str,
+        source_name: str,
+        period: str,
+        sort_columns: List[str],
+        group_column: str,
+        page_size: int,
+        request_kwargs: Mapping[str, Any],
+        source_params: Callable[[Mapping[str, Any]], Optional[Mapping[str, Any]]],
+        shape_rows: Callable[[List[Mapping[str, Any]]], List[Mapping[str, Any]]],
+        object_column: Optional[str] = None,
+    ):
+        self.name = name  # of the stream reading it: the request id and messages name it
+        self.source_name = source_name
+        self.period = period
+        self.sort_columns = sort_columns
+        self.page_size = page_size
+        self.request_kwargs = request_kwargs
+        self.source_params = source_params
+        self.shape_rows = shape_rows
+        self.object_column = object_column
+        self.group_column = group_column
+
+    def request(self, stream_slice: Mapping[str, Any], token: Token) -> Request:
+        # Built in worker threads too (first requests sent ahead): from the slice and the token only.
+        position = token["position"] if token else START
+        comparison, limited = position.query()
+        body = aggregation.keyset_page(
+            self.source_name,
+            self.source_params(stream_slice),
+            group_path=self.group_column,
+            comparison=comparison,
+            sort_paths=[self.group_column] if limited else [self.group_column, *self.sort_columns],
+            limit=self.page_size if limited else None,
+            request_id=self.name,
+            window=aggregation.time_series(self.period, anchor(stream_slice["first_label"], self.period), stream_slice["buckets"]),
+        )
+        return Request("POST", "aggregation", json=body, request_kwargs=self.request_kwargs)
+
+    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
+        """The answer's records, paged by `group_column` (pager.py) from the position in `token`."""
+        page = Page(token["position"] if token else START, methodcaller("get", self.group_column), self.page_size, unique=False)
+        return PageRead(
+            self._page_records(response, page),
+            next_token=lambda: None if page.position.done else {"position": page.position},
+            resume_token=lambda: {"position": page.position},
+        )
+
+    def _page_records(self, response: requests.Response, page: Page) -> Iterator[Mapping[str, Any]]:
+        try:
+            yield from page.read(self._shaped_batches(response))
+        finally:
+            response.close()
+
+    def _shaped_batches(self, response: requests.Response) -> Iterable[Tuple[list, list]]:
+        """(rows, records) of each read of the body; a row without its time or group column ends
+        the answer after the rows before it (the rest is asked for again)."""
+        required = (self.sort_columns[0], self.group_column)
+        for batch in iter_row_batches(response, RESULT_ROWS):
+            broken = next((row for row in batch if row.get(required[0]) is None or row.get(required[1]) is None), None)
+            if broken is not None:
+                batch = batch[: batch.index(broken)]
+            yield batch, self.shape_rows(batch)
+            if broken is not None:
+                raise BrokenResponse(f"Pendo sent a {self.name} row without '{required[0]}' or '{required[1]}': {str(broken)[:200]}")
+
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> str:
+        if stream_slice is None:
+            return "before its first window"
+        reached = token["position"] if token else START
+        where = f"after {self.group_column} {reached.after!r}" if reached.started else "at its start"
+        what = f", {self.object_column} {stream_slice['object_id']!r}" if stream_slice.get("object_id") is not None else ""
+        return f"in the window from {iso_from_ms(stream_slice['first_label'])} ({stream_slice['buckets']} {self.period}s){what} {where}"
+
+
 class EventStream(WindowedStream):
-    http_method = "POST"
+    """A stream of one Pendo event source, read window by window (windowed.py) through its WindowRows query."""
+
     shrinks_pages_on_timeout = True
     source_name: str
     # Pendo's names of the columns that make a row unique, in sort order; "{period}" is day or hour.
@@ -43,18 +127,19 @@ class EventStream(WindowedStream):
     primary_key = [[ROW_KEY]]
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        # The slice being read and where its last answer ended, for messages only: requests are
-        # built from the position the reader hands along.
-        self._reading: Optional[Mapping[str, Any]] = None
-        self._reached: Position = START
         self._first_answers: Dict[tuple, Any] = {}  # slice -> its first answer (or error), sent ahead
-        self.rows_in_window = 0
+        # Rows of the window being read, from its slices so far (one query per object: one slice each).
+        self._rows_of_window = 0
         super().__init__(config, budget)
+
+    @classmethod
+    def sort_columns_of(cls, period: str) -> List[str]:
+        return [column.format(period=period) for column in cls.key_columns]
 
     # Asked for on every record by the CDK: computed once.
     @cached_property
     def sort_columns(self) -> List[str]:
-        return [column.format(period=self.period) for column in self.key_columns]
+        return self.sort_columns_of(self.period)
 
     @cached_property
     def cursor_field(self) -> str:
@@ -62,11 +147,22 @@ class EventStream(WindowedStream):
 
     @cached_property
     def shape(self) -> Callable[[Mapping[str, Any]], dict]:
-        identity = RowKeys(snake_case(column.format(period=self.period)) for column in self.key_columns)
+        identity = RowKeys(snake_case(column) for column in self.sort_columns)
         return ObjectShaper(self.get_json_schema(), keep_names_under=self.free_form_columns, add_keys=identity.add)
 
-    def shape_rows(self, rows: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
-        return self.shape.many(rows)
+    def query(self) -> WindowRows:
+        return WindowRows(
+            self.name,
+            self.source_name,
+            self.period,
+            self.sort_columns,
+            self.group_column,
+            self.config.page_size,
+            self.request_kwargs(),
+            source_params=self.source_params,
+            shape_rows=lambda rows: self.shape.many(rows),
+            object_column=self.object_column,
+        )
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         """The windows in order, each one's first request sent ahead: while a window is read, the next
@@ -92,81 +188,23 @@ class EventStream(WindowedStream):
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
-        if stream_slice.get("first_of_window", True):
-            self.rows_in_window = 0
+        rows = 0 if stream_slice.get("first_of_window", True) else self._rows_of_window
         if not stream_slice.get("no_objects"):
-            yield from self.read_slice(stream_slice)
+            rows += yield from self.reader.read(stream_slice, self._first_answers.pop(slice_key(stream_slice), None))
+        self._rows_of_window = rows
         if stream_slice.get("last_of_window", True):
-            self.window_done(window, self.rows_in_window, f"{self.rows_in_window} rows")
-
-    def read_window(self, window: Window) -> Iterable[Mapping[str, Any]]:
-        self.rows_in_window = 0
-        yield from self.read_slice({"first_label": window.first_label, "buckets": window.buckets})
-
-    def read_slice(self, window_slice: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-        self._reading, self._reached = window_slice, START
-        yield from self.reader.read(window_slice, self._first_answers.pop(slice_key(window_slice), None))
+            self.window_done(window, rows, f"{rows} rows")
 
     def source_params(self, window_slice: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
         return {"appId": self.config.app_id_param}
 
+    # The CDK's hooks, for what asks a stream rather than its query.
     def path(self, **kwargs: Any) -> str:
         return "aggregation"
 
-    def request_body_json(self, stream_slice: Optional[Mapping[str, Any]] = None, next_page_token: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Optional[Mapping[str, Any]]:
-        # Built in worker threads too (first requests sent ahead): from the slice and the token only.
-        position = next_page_token["position"] if next_page_token else START
-        comparison, limited = position.query()
-        return aggregation.keyset_page(
-            self.source_name,
-            self.source_params(stream_slice),
-            group_path=self.group_column,
-            comparison=comparison,
-            sort_paths=[self.group_column] if limited else [self.group_column, *self.sort_columns],
-            limit=self.page_size if limited else None,
-            request_id=self.name,
-            window=aggregation.time_series(self.period, anchor(stream_slice["first_label"], self.period), stream_slice["buckets"]),
-        )
-
     def parse_response(self, response: requests.Response, next_page_token: Token = None, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        yield from self.read_page(response, kwargs.get("stream_slice"), next_page_token).records
+        yield from self.reader.query.read_page(response, kwargs.get("stream_slice"), next_page_token).records
 
-    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
-        """The answer's records, paged by `group_column` (pager.py) from the position in `token`."""
-        page = Page(token["position"] if token else START, methodcaller("get", self.group_column), self.page_size, unique=False)
-        return PageRead(
-            self._page_records(response, page),
-            next_token=lambda: None if page.position.done else {"position": page.position},
-            resume_token=lambda: {"position": page.position},
-        )
-
-    def _page_records(self, response: requests.Response, page: Page) -> Iterator[Mapping[str, Any]]:
-        try:
-            yield from page.read(self._shaped_batches(response))
-        finally:
-            # Also when the body breaks off: the rows emitted so far count (the state moves per window).
-            self._reached = page.position
-            self.rows_in_window += page.emitted
-            response.close()
-
-    def _shaped_batches(self, response: requests.Response) -> Iterable[Tuple[list, list]]:
-        """(rows, records) of each read of the body; a row without its time or group column ends
-        the answer after the rows before it (the rest is asked for again)."""
-        required = (self.sort_columns[0], self.group_column)
-        for batch in iter_row_batches(response, RESULT_ROWS):
-            broken = next((row for row in batch if row.get(required[0]) is None or row.get(required[1]) is None), None)
-            if broken is not None:
-                batch = batch[: batch.index(broken)]
-            yield batch, self.shape_rows(batch)
-            if broken is not None:
-                raise BrokenResponse(f"Pendo sent a {self.name} row without '{required[0]}' or '{required[1]}': {str(broken)[:200]}")
-
-    def position(self) -> str:
-        if self._reading is None:
-            return "before its first window"
-        where = f"after {self.group_column} {self._reached.after!r}" if self._reached.started else "at its start"
-        what = f", {self.object_column} {self._reading['object_id']!r}" if self._reading.get("object_id") is not None else ""
-        return f"in the window from {iso_from_ms(self._reading['first_label'])} ({self._reading['buckets']} {self.period}s){what} {where}"
 
 def slice_key(window_slice: Mapping[str, Any]) -> tuple:
     return window_slice["first_label"], window_slice.get("object_id")

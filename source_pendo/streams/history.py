@@ -13,25 +13,24 @@ refresh would.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
 from airbyte_cdk.models import SyncMode
 from airbyte_cdk.sources.streams.call_rate import APIBudget
-from airbyte_cdk.sources.streams.http.error_handlers import ErrorHandler
-from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..concurrency import ordered_map
 from ..config import PendoConfig
-from ..http import PendoErrorHandler, request_timeout
+from ..http import request_timeout
 from ..jsonstream import BrokenResponse
+from ..reader import Reader
 from ..records import iso_from_ms
 from ..row_key import ROW_KEY, identity_json, row_key
 from .. import windows
 from ..windows import BUCKET_MS, Window, WindowPlan
-from .events import Events
+from .events import Events, WindowRows
 from .history_days import DayChanges, find_changes, from_saved, saved_form
 from .windowed import WindowedStream
 
@@ -45,32 +44,19 @@ DAY_MS = BUCKET_MS["day"]
 FINGERPRINTS = "fingerprints"  # the state's {day: fingerprint} of the days fetched (history_days.py)
 
 
-class ActiveVisitorDays(Events):
+def active_visitors(config: PendoConfig, stream_name: str) -> WindowRows:
     """The `events` rows of a window of days, read only to learn who was active on which day."""
-
-    name = "visitor_history"  # it works for that stream: its messages name it
-
-    @staticmethod
-    def window_period(config: PendoConfig) -> str:
-        return "day"
-
-    def shape_rows(self, rows: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
-        return rows  # read for two columns, not emitted
-
-    def visitor_days(self, window: Window) -> List[VisitorDay]:
-        """Each active visitor-day of the window once, in (day, visitor) order."""
-        pairs = {(row["visitorId"], row["day"]) for row in self.read_window(window)}
-        return sorted(pairs, key=lambda pair: (pair[1], str(pair[0])))
-
-
-class HistoryErrorHandler(PendoErrorHandler):
-    """A visitor deleted since its events has no history any more: Pendo's 404 is handed back to
-    fetch_day, which skips that visitor-day, instead of failing the stream."""
-
-    def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
-        if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 404:
-            return ErrorResolution(response_action=ResponseAction.IGNORE, error_message="Pendo knows no such visitor (HTTP 404).")
-        return super().interpret_response(response_or_exception)
+    return WindowRows(
+        stream_name,
+        Events.source_name,
+        "day",
+        Events.sort_columns_of("day"),
+        Events.group_column,
+        config.page_size,
+        {"timeout": request_timeout(config.request_timeout), "stream": True},
+        source_params=lambda window_slice: {"appId": config.app_id_param},
+        shape_rows=lambda rows: rows,  # read for two columns, not emitted
+    )
 
 
 class VisitorHistory(WindowedStream):
@@ -79,15 +65,19 @@ class VisitorHistory(WindowedStream):
     primary_key = [[ROW_KEY]]
     cursor_field = "ts"
     retention_days = 180
+    # A visitor deleted since its events has no history any more: Pendo's 404 is handed back to
+    # read_day, which skips that visitor-day instead of failing the stream.
+    hand_back_status = 404
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        self._active = ActiveVisitorDays(config, budget)
         self._window: Optional[Window] = None
         self._fetched_days: Dict[int, str] = {}  # day label -> fingerprint of what was emitted
         self._changes: Optional[DayChanges] = None  # None: every active day of the range is fetched
         self._visitor_days_fetched = 0
         self._state_with_days: Optional[MutableMapping[str, Any]] = None
         super().__init__(config, budget)
+        # Which visitors were active on which day: Pendo's events, paged as the events stream pages them.
+        self.activity = Reader(self, active_visitors(config, self.name))
 
     @staticmethod
     def window_period(config: PendoConfig) -> str:
@@ -107,15 +97,27 @@ class VisitorHistory(WindowedStream):
         self._fetched_days = from_saved((value or {}).get(FINGERPRINTS))
         self._state_with_days = None
 
-    # Requests are built and read in fetch_day; the CDK's one-request-per-page path is unused.
-    def path(self, **kwargs: Any) -> str:
-        return "visitor"
+    # One request per visitor-day: its slice is {"visitor_id": …, "day": label}.
+    def path(self, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> str:
+        """The id as exactly one path segment, whatever it holds (`/ ? # % +`, spaces, non-ASCII)."""
+        return f"visitor/{quote(str(stream_slice['visitor_id']), safe='')}/history"
 
-    def parse_response(self, response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        raise NotImplementedError("visitor_history reads its responses in fetch_day")
+    def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
+        # A small body, read whole while the client still retries a connection that breaks.
+        return {**super().request_kwargs(**kwargs), "stream": False}
 
-    def get_error_handler(self) -> ErrorHandler:
-        return HistoryErrorHandler(self.logger, self.config)
+    def request_params(self, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> MutableMapping[str, Any]:
+        return {"starttime": stream_slice["day"]}
+
+    def parse_response(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        """A visitor's entries of one day (a small body: read whole)."""
+        try:
+            entries = response.json()
+        except ValueError:
+            entries = None
+        if not isinstance(entries, list):
+            raise BrokenResponse(f"Pendo's history of a visitor for {iso_from_ms(stream_slice['day'])[:10]} was not a readable list of entries")
+        return self.records(stream_slice["visitor_id"], entries)
 
     def stream_slices(self, *, sync_mode: SyncMode, **kwargs: Any) -> Iterable[Optional[Mapping[str, Any]]]:
         plan = self.plan_windows(sync_mode)
@@ -172,8 +174,9 @@ class VisitorHistory(WindowedStream):
         visitor_days: List[VisitorDay] = []
         rows = 0
         for part in parts:
-            visitor_days += self._active.visitor_days(part)
-            rows += self._active.rows_in_window
+            active, rows_read = self.active_visitor_days(part)
+            visitor_days += active
+            rows += rows_read
         if not self.config.include_anonymous_visitors:
             visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
         skipped = 0
@@ -197,38 +200,32 @@ class VisitorHistory(WindowedStream):
             self._fetched_days = {label: digest for label, digest in self._fetched_days.items() if label >= kept_from}
         self._state_with_days = None
 
-    def history_url(self, visitor_id: Any) -> str:
-        """The id as exactly one path segment, whatever it holds (`/ ? # % +`, spaces, non-ASCII)."""
-        return f"{self.url_base}visitor/{quote(str(visitor_id), safe='')}/history"
+    def active_visitor_days(self, window: Window) -> Tuple[List[VisitorDay], int]:
+        """Each active visitor-day of the window once, in (day, visitor) order, and how many rows of
+        events told them."""
+        pairs = set()
+        rows = 0
+        for row in self.activity.read({"first_label": window.first_label, "buckets": window.buckets}):
+            pairs.add((row["visitorId"], row["day"]))
+            rows += 1
+        return sorted(pairs, key=lambda pair: (pair[1], str(pair[0]))), rows
 
     def fetch_day(self, visitor_day: VisitorDay) -> Optional[List[Mapping[str, Any]]]:
         """One visitor's entries of one day (a small body: read whole, asked again if unreadable);
         None when Pendo no longer knows the visitor (deleted since its events)."""
         visitor_id, day = visitor_day
         unreadable = f"Pendo's history of a visitor for {iso_from_ms(day)} kept coming back unreadable."
-        return self.reader.fetch_readable(lambda: self.read_day(visitor_id, day), unreadable)
+        return self.reader.fetch_readable(lambda: self.read_day({"visitor_id": visitor_id, "day": day}), unreadable)
 
-    def read_day(self, visitor_id: Any, day: int) -> Optional[List[Mapping[str, Any]]]:
-        _, response = self.reader.client.send_request(
-            "GET",
-            self.history_url(visitor_id),
-            request_kwargs={"timeout": request_timeout(self.config.request_timeout)},
-            headers={},
-            params={"starttime": day},
-        )
+    def read_day(self, day_slice: Mapping[str, Any]) -> Optional[List[Mapping[str, Any]]]:
+        response = self.reader.send(day_slice, None)
         if response.status_code == 404:
             self.logger.warning(
-                f"Stream '{self.name}': Pendo has no visitor {visitor_id!r} any more (HTTP 404; deleted since its events?):"
-                f" its history of {iso_from_ms(day)[:10]} is skipped."
+                f"Stream '{self.name}': Pendo has no visitor {day_slice['visitor_id']!r} any more (HTTP 404; deleted since its events?):"
+                f" its history of {iso_from_ms(day_slice['day'])[:10]} is skipped."
             )
             return None
-        try:
-            entries = response.json()
-        except ValueError:
-            entries = None
-        if not isinstance(entries, list):
-            raise BrokenResponse(f"Pendo's history of a visitor for {iso_from_ms(day)[:10]} was not a readable list of entries")
-        return self.records(visitor_id, entries)
+        return self.parse_response(response, stream_slice=day_slice)
 
     def records(self, visitor_id: str, entries: List[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
         """The entries as records, each keyed by its identity and how many entries of the same
@@ -247,5 +244,5 @@ class VisitorHistory(WindowedStream):
             records.append(record)
         return records
 
-    def position(self) -> str:
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Any = None) -> str:
         return "before its first window" if self._window is None else f"in the window from {iso_from_ms(self._window.first_label)}"

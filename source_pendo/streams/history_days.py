@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .. import fingerprints
 from ..windows import BUCKET_MS, Window, compact_label, label_from_compact, runs_of
+from .base import PendoStream
 from .changes import bucket_digests
-
-if TYPE_CHECKING:
-    from .history import VisitorHistory
 
 DAY_MS = BUCKET_MS["day"]
 # (source, the column naming its object): `events` counts every hit, the other two say which page or
@@ -49,7 +47,7 @@ def from_saved(value: Any) -> Dict[int, str]:
     return {label: value[day] for day, label in labels.items() if label is not None and isinstance(value[day], str)}
 
 
-def day_fingerprints(stream: "VisitorHistory", first_label: int, days: int) -> Tuple[Optional[Dict[int, str]], str]:
+def day_fingerprints(stream: PendoStream, first_label: int, days: int) -> Tuple[Optional[Dict[int, str]], str]:
     """({day label: fingerprint} for the `days` days from `first_label`, ""), or (None, why not)."""
     per_source = []
     for source, object_column in ACTIVITY_SOURCES:
@@ -78,7 +76,7 @@ class DayChanges:
         return {label: self.current[label] for label in range(window.first_label, window.end_label, DAY_MS) if label in self.current}
 
 
-def find_changes(stream: "VisitorHistory", saved: Mapping[int, str], first_label: int, last_label: int, keep_from: int) -> Tuple[Optional[DayChanges], str]:
+def find_changes(stream: PendoStream, saved: Mapping[int, str], first_label: int, last_label: int, keep_from: int) -> Tuple[Optional[DayChanges], str]:
     """Which days of [first_label, last_label] to fetch, or (None, why Pendo could not tell).
 
     Pendo is asked about the days a later sync still compares (from `keep_from` on) and the older

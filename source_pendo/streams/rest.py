@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any, Iterable, Mapping, MutableMapping, Optional
 
 import requests
@@ -10,6 +9,7 @@ from airbyte_cdk.sources.streams.call_rate import APIBudget
 
 from ..config import PendoConfig
 from ..jsonstream import ARRAY_ROWS, BrokenResponse, iter_rows
+from ..reader import PageRead, Request, Token
 from ..records import snake_keys
 from .base import PendoStream
 
@@ -60,32 +60,51 @@ class Segments(RestListStream):
     list_path = "segment"
 
 
-class MetadataCatalogueStream(SingleRequestStream):
-    """Pendo's catalogue of account or visitor metadata fields: one record, a column per group, each
-    mapping field name -> descriptor (type, display_name, ...)."""
+class MetadataCatalogue:
+    """The query of Pendo's catalogue of account or visitor metadata fields (`kind`): one answer, read
+    as one record, a column per group, each mapping field name -> descriptor (type, display_name, ...)."""
 
-    primary_key = None
-    kind: str
+    page_size = 1
+    shrinks_pages_on_timeout = False
 
-    def path(self, **kwargs: Any) -> str:
-        return f"metadata/schema/{self.kind}"
+    def __init__(self, kind: str, request_kwargs: Mapping[str, Any]):
+        self.kind = kind
+        self.request_kwargs = {**request_kwargs, "stream": False}
 
-    def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {**super().request_kwargs(**kwargs), "stream": False}
+    def request(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> Request:
+        return Request("GET", f"metadata/schema/{self.kind}", request_kwargs=self.request_kwargs)
 
-    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+    def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> PageRead:
+        return PageRead([self.record(response)], next_token=lambda: None, resume_token=lambda: None)
+
+    def record(self, response: requests.Response) -> Mapping[str, Any]:
         try:
             catalogue = response.json()
         except (ValueError, requests.exceptions.RequestException) as error:
             raise BrokenResponse(f"the metadata catalogue is not readable JSON ({type(error).__name__})") from error
         if not isinstance(catalogue, dict) or not all(isinstance(fields, dict) for fields in catalogue.values()):
             raise BrokenResponse(f"the metadata catalogue is not an object of groups of fields: {str(catalogue)[:200]}")
-        yield {group: snake_keys(fields) for group, fields in catalogue.items()}
+        return {group: snake_keys(fields) for group, fields in catalogue.items()}
 
-    @cached_property
-    def catalogue(self) -> Mapping[str, Mapping[str, Any]]:
-        """The catalogue as a record (group -> field -> descriptor), fetched once."""
-        return next(iter(self.read_records(sync_mode=None)), {})
+    def position(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> str:
+        return f"reading Pendo's catalogue of {self.kind} metadata"
+
+
+class MetadataCatalogueStream(SingleRequestStream):
+    """Pendo's catalogue of account or visitor metadata fields, as its one record."""
+
+    primary_key = None
+    kind: str
+
+    def query(self) -> MetadataCatalogue:
+        return MetadataCatalogue(self.kind, self.request_kwargs())
+
+    # The CDK's hooks, for what asks a stream rather than its query.
+    def path(self, **kwargs: Any) -> str:
+        return self.reader.query.request().path
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        return self.reader.query.read_page(response).records
 
 
 class MetadataAccounts(MetadataCatalogueStream):
