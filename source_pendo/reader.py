@@ -22,6 +22,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .http import PendoBackoffStrategy
 from .jsonstream import BrokenResponse
+from .outage import OUTAGE_RETRIES
 
 if TYPE_CHECKING:
     from .streams.base import PendoStream
@@ -49,7 +50,7 @@ class Reader:
     def __init__(self, stream: "PendoStream"):
         self.stream = stream
         self.client = stream.client()
-        self._backoff = PendoBackoffStrategy()
+        self._backoff = PendoBackoffStrategy(outage=stream.outage)
 
     def send(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> requests.Response:
         """The stream's request for this slice and page, sent with retries of what the error handler
@@ -95,13 +96,16 @@ class Reader:
                 for record in page.records:
                     emitted += 1
                     yield record
+                stream.outage.answered()
                 token = page.next_token()
                 if not token:
                     return
             except (BrokenResponse, PageSizeReductionRequiredException) as error:
                 failures = 1 if emitted else failures + 1
-                if failures > MAX_RETRIES_WITHOUT_PROGRESS:
-                    kept_failing = f"Pendo's answers kept failing ({reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
+                if failures > self.retries():
+                    kept_failing = f"Pendo's answers kept failing ({reason(error)})."
+                    if not stream.outage.pendo_down:
+                        kept_failing += " Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
                     raise stream.stopped(AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)) from error
                 timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
                 if timed_out and not emitted:
@@ -115,16 +119,26 @@ class Reader:
     def fetch_readable(self, fetch: Callable[[], Fetched], unreadable: str) -> Fetched:
         """`fetch()` again, after a wait, while its answer is unreadable (it raises BrokenResponse);
         `unreadable` is the message once it kept failing."""
-        for attempt in range(1, MAX_RETRIES_WITHOUT_PROGRESS + 2):
+        attempt = 1
+        while True:
             try:
-                return fetch()
+                fetched = fetch()
             except BrokenResponse as error:
+                if attempt > self.retries():
+                    raise AirbyteTracedException(message=unreadable, failure_type=FailureType.transient_error) from error
                 self.wait(attempt, f"{error}; asking again")
-        raise AirbyteTracedException(message=unreadable, failure_type=FailureType.transient_error)
+                attempt += 1
+                continue
+            self.stream.outage.answered()
+            return fetched
+
+    def retries(self) -> int:
+        """Retries of an unreadable answer in a row: few while the sync has found Pendo down."""
+        return OUTAGE_RETRIES if self.stream.outage.pendo_down else MAX_RETRIES_WITHOUT_PROGRESS
 
     def wait(self, failures: int, what: str) -> None:
         """The wait before asking again after the `failures`-th unreadable answer in a row."""
-        seconds = self._backoff.backoff_time(None, failures)
+        seconds = self._backoff.wait_seconds(None, failures)
         self.stream.logger.warning(f"Stream '{self.stream.name}': {what} in {seconds:.1f} s.")
         time.sleep(seconds)
 

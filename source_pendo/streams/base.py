@@ -17,7 +17,8 @@ from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
-from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
+from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, outage_of, request_timeout
+from ..outage import GAVE_UP_EARLY
 from ..reader import PageRead, Reader, Token
 from ..records import ObjectShaper
 
@@ -30,9 +31,10 @@ class PendoStream(HttpStream, ABC):
     shrinks_pages_on_timeout = False
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        """`budget`: the request rate all streams of a sync share."""
+        """`budget`: the request rate all streams of a sync share, and whether Pendo was found down."""
         self.config = config
         self.budget = budget
+        self.outage = outage_of(budget)
         self.page_size = config.page_size
         super().__init__(authenticator=PendoKeyAuth(config.api_key), api_budget=budget)
         # Sends this stream's requests and reads its pages; made here, not on first use, because
@@ -47,10 +49,10 @@ class PendoStream(HttpStream, ABC):
         return {"timeout": request_timeout(self.config.request_timeout), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:
-        return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
+        return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout, outage=self.outage)
 
     def get_backoff_strategy(self) -> BackoffStrategy:
-        return PendoBackoffStrategy(logger=self.logger, stream=self.name)
+        return PendoBackoffStrategy(logger=self.logger, stream=self.name, config=self.config, outage=self.outage)
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
@@ -109,8 +111,18 @@ class PendoStream(HttpStream, ABC):
                 return error
             reason = error.reason
         else:
-            reason = user_reason(error)
+            reason = self.reason_told(error)
         return StreamStopped(self.name, self.position(), reason, error.failure_type, error)
+
+    def reason_told(self, error: AirbyteTracedException) -> str:
+        """The cause in the user's words. A transient failure other than a rate limit, once its
+        retries ran out, tells the sync that Pendo is down; found down already, it gave up early."""
+        if error.failure_type != FailureType.transient_error or rate_limited(error):
+            return user_reason(error)
+        if self.outage.pendo_down:
+            return f"{what_failed(error)} {GAVE_UP_EARLY}"
+        self.outage.stream_gave_up()
+        return user_reason(error)
 
 
 class StreamStopped(AirbyteTracedException):
@@ -128,7 +140,19 @@ def user_reason(error: AirbyteTracedException) -> str:
     to logs: say instead what kept failing."""
     if isinstance(error.__context__, BaseBackoffException):
         return f"{error.__context__} It kept failing after {MAX_RETRIES} retries: try again later."
+    return what_failed(error)
+
+
+def what_failed(error: AirbyteTracedException) -> str:
+    if isinstance(error.__context__, BaseBackoffException):
+        return str(error.__context__)
     return error.message or error.internal_message or "an unknown error"
+
+
+def rate_limited(error: AirbyteTracedException) -> bool:
+    """Whether the retries that ran out were of HTTP 429: Pendo answering, only asking to slow down."""
+    backoff = error.__context__
+    return isinstance(backoff, BaseBackoffException) and isinstance(backoff.response, requests.Response) and backoff.response.status_code == 429
 
 
 class HandBack(ErrorHandler):
