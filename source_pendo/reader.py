@@ -49,7 +49,7 @@ class Reader:
 
     def __init__(self, stream: "PendoStream"):
         self.stream = stream
-        self.client = stream.client()
+        self.client = stream.http_client()
         self._backoff = PendoBackoffStrategy(outage=stream.outage)
 
     def send(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> requests.Response:

@@ -104,7 +104,8 @@ class SourcePendo(AbstractSource):
                 try:
                     forms.append(find_query_form(stream).describe(stream))
                 except AirbyteTracedException as error:
-                    forms.append(f"{stream.source_name}: not found out ({error.message}); each sync probes again.")
+                    reason = error.reason if isinstance(error, StreamStopped) else error.message
+                    forms.append(f"{stream.source_name}: not found out ({reason}); each sync probes again.")
         for form in forms:
             logger.info(form)
         return " ".join(forms)

@@ -57,9 +57,14 @@ class PendoStream(HttpStream, ABC):
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
 
-    def client(self, hand_back_status: Optional[int] = None) -> HttpClient:
-        """A client as this stream's own (auth, budget, errors, backoff) for requests outside its pages;
-        an answer with `hand_back_status` is returned to the caller instead of failing."""
+    def client(self, hand_back_status: Optional[int] = None) -> "StreamClient":
+        """A client for requests outside the stream's pages, sent where the stream is read (a probe, a
+        lookup before the first window): a failure is told as the stream's, like its pages' failures.
+        An answer with `hand_back_status` is returned to the caller instead of failing."""
+        return StreamClient(self, self.http_client(hand_back_status))
+
+    def http_client(self, hand_back_status: Optional[int] = None) -> HttpClient:
+        """A client as this stream's own (auth, budget, errors, backoff)."""
         error_handler = self.get_error_handler()
         if hand_back_status is not None:
             error_handler = HandBack(error_handler, hand_back_status)
@@ -153,6 +158,20 @@ def rate_limited(error: AirbyteTracedException) -> bool:
     """Whether the retries that ran out were of HTTP 429: Pendo answering, only asking to slow down."""
     backoff = error.__context__
     return isinstance(backoff, BaseBackoffException) and isinstance(backoff.response, requests.Response) and backoff.response.status_code == 429
+
+
+class StreamClient:
+    """An HttpClient whose failures are raised as the stream's final error (which stream, where it stopped)."""
+
+    def __init__(self, stream: PendoStream, client: HttpClient):
+        self.stream = stream
+        self.client = client
+
+    def send_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.client.send_request(*args, **kwargs)
+        except AirbyteTracedException as error:
+            raise self.stream.stopped(error) from error
 
 
 class HandBack(ErrorHandler):
