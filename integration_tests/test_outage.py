@@ -94,11 +94,21 @@ def last_states(output):
     return {state.stream.stream_descriptor.name: state for state in (m.state for m in output.state_messages)}
 
 
-def test_an_outage_over_a_sync_of_every_stream_costs_the_full_retries_once_and_the_next_sync_loses_nothing(simulator, config, clock, slept):
-    config.update(max_concurrent_requests=1, lookback_window=1, start_date="2026-10-01")
+def requests_sent(simulator, config, streams):
     simulator.clear_requests()
-    clean = run_read(config, ALL_STREAMS, SyncMode.incremental)
-    simulator.faults.add("status", status=503, times=None, after=len(simulator.requests) // 4)
+    output = run_read(config, streams, SyncMode.incremental)
+    return output, len(simulator.requests)
+
+
+@pytest.mark.parametrize("down_from", ["the middle of the first stream", "a quarter of the sync"])
+def test_an_outage_over_a_sync_of_every_stream_costs_the_full_retries_once_and_the_next_sync_loses_nothing(simulator, config, clock, slept, down_from):
+    config.update(max_concurrent_requests=1, lookback_window=1, start_date="2026-10-01")
+    clean, sent = requests_sent(simulator, config, ALL_STREAMS)
+    if down_from == "the middle of the first stream":
+        _, sent = requests_sent(simulator, config, ALL_STREAMS[:1])
+        simulator.faults.add("status", status=503, times=None, after=sent // 2)
+    else:
+        simulator.faults.add("status", status=503, times=None, after=sent // 4)
     slept.clear()
 
     broken = read(SourcePendo(), config, catalog(ALL_STREAMS, SyncMode.incremental))
