@@ -10,6 +10,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read
 
 from source_pendo.http import MAX_BACKOFF_SECONDS, MAX_RETRIES
 from source_pendo.outage import GAVE_UP_EARLY, OUTAGE_BACKOFF_CAP_SECONDS, OUTAGE_RETRIES
+from source_pendo.reader import MAX_RETRIES_WITHOUT_PROGRESS
 from source_pendo.records import ms_from_iso
 from source_pendo.source import SourcePendo
 from source_pendo.windows import BUCKET_MS
@@ -206,3 +207,20 @@ def test_each_retry_is_logged_as_what_failed_before_the_cdks_own_line(simulator,
     for index, line in enumerate(lines):
         if "Rate limit exceeded" in line:
             assert lines[index - 1] in ours, lines[index - 1: index + 1]
+
+
+def test_answers_that_keep_breaking_off_cost_the_full_retries_once_too(simulator, config, slept):
+    config.update(max_concurrent_requests=1)
+    streams = ["pages", "features", "guides"]
+    simulator.faults.add("reset_mid_body", times=None, after_rows=0)
+
+    output = read(SourcePendo(), config, catalog(streams))
+
+    failed = stream_errors(output)
+    assert list(failed) == streams
+    assert all(error.failure_type.value == "transient_error" and "kept failing" in error.message for error in failed.values())
+    assert failed["pages"].message.endswith("lower 'Page size' or raise 'Request timeout'.")
+    assert failed["features"].message.endswith(GAVE_UP_EARLY) and failed["guides"].message.endswith(GAVE_UP_EARLY)
+    waits = [wait for wait in slept if wait > 0]
+    assert len(waits) == MAX_RETRIES_WITHOUT_PROGRESS + 2 * OUTAGE_RETRIES, waits
+    assert all(wait <= OUTAGE_BACKOFF_CAP_SECONDS for wait in waits[MAX_RETRIES_WITHOUT_PROGRESS:]), waits
