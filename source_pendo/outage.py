@@ -9,9 +9,14 @@ import threading
 # time (the CDK adds a second to each wait): a few seconds per stream, enough for a blip to pass.
 OUTAGE_RETRIES = 2
 OUTAGE_BACKOFF_CAP_SECONDS = 2.0
-# ... and the retries of one request give up once this much time has passed since it was first sent,
-# so that a Pendo that accepts connections but never answers costs one read timeout per stream.
+# ... and the CDK stops retrying a request once this much time has passed since it was first sent:
+# a Pendo that accepts connections but never answers is not waited on for 15 minutes per stream.
 OUTAGE_MAX_RETRY_SECONDS = 60
+# Said by each stream that gave up early: what failed comes before it.
+GAVE_UP_EARLY = (
+    f"Pendo was still unavailable, so this stream gave up after {OUTAGE_RETRIES} quick retries: an earlier stream of this"
+    " sync had already waited out the full retries. Try again later."
+)
 
 
 class Outage:
@@ -37,9 +42,3 @@ class Outage:
         """Pendo answered a request and its answer was read whole."""
         with self._lock:
             self._down = False
-
-# Said by each stream that gave up early: what failed comes before it.
-GAVE_UP_EARLY = (
-    f"Pendo was still unavailable, so this stream gave up after {OUTAGE_RETRIES} quick retries: an earlier stream of this"
-    " sync had already waited out the full retries. Try again later."
-)

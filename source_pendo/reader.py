@@ -27,7 +27,8 @@ from .outage import OUTAGE_RETRIES
 if TYPE_CHECKING:
     from .streams.base import PendoStream
 
-# Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
+# Retries of a broken response in a row, with no record emitted in between, before the stream gives up
+# (OUTAGE_RETRIES once the sync has found Pendo down).
 MAX_RETRIES_WITHOUT_PROGRESS = 6
 
 Token = Optional[Mapping[str, Any]]
