@@ -96,6 +96,31 @@ def server_error_message(response: requests.Response, config: PendoConfig) -> st
     return f"Pendo at {host_of(config)} answered HTTP {response.status_code} ({pendo_reason(response)})."
 
 
+def timeout_message(config: PendoConfig, connecting: bool) -> str:
+    if connecting:
+        return f"Could not connect to Pendo at {host_of(config)} in time."
+    return f"Pendo at {host_of(config)} did not answer within {config.request_timeout} s."
+
+
+def broken_connection_message(config: PendoConfig) -> str:
+    return f"The connection to Pendo at {host_of(config)} broke before Pendo answered (reset or closed)."
+
+
+def retry_reason(failure: object, config: PendoConfig) -> str:
+    """What failed, in a user's words, for the log line of a retry."""
+    if isinstance(failure, requests.Response):
+        if failure.status_code >= 500:
+            return server_error_message(failure, config)
+        return f"Pendo at {host_of(config)} answered HTTP {failure.status_code}."
+    if isinstance(failure, BaseException):
+        cause = unreachable_cause(failure)
+        if cause:
+            return unreachable_message(config, cause)
+        if isinstance(failure, requests.exceptions.Timeout):
+            return timeout_message(config, connecting=isinstance(failure, requests.exceptions.ConnectTimeout))
+    return broken_connection_message(config)
+
+
 def unreachable_cause(error: BaseException) -> Optional[str]:
     """Why a host could not be reached, in a user's words, if the request never got an answer
     because of a refused connection, a name that does not resolve or a failed TLS handshake."""

@@ -19,7 +19,20 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import Erro
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .config import PendoConfig
-from .explain import PASSING_CAUSES, bad_request_message, pendo_reason, rejected_key_message, server_error_message, unreachable_cause, unreachable_failure_type, unreachable_message
+from .explain import (
+    PASSING_CAUSES,
+    bad_request_message,
+    broken_connection_message,
+    pendo_reason,
+    rejected_key_message,
+    retry_reason,
+    server_error_message,
+    timeout_message,
+    unreachable_cause,
+    unreachable_failure_type,
+    unreachable_message,
+)
+from .outage import OUTAGE_BACKOFF_CAP_SECONDS, OUTAGE_MAX_RETRY_SECONDS, OUTAGE_RETRIES, Outage
 
 API_KEY_HEADER = "x-pendo-integration-key"
 CONNECT_TIMEOUT_SECONDS = 30
@@ -32,9 +45,23 @@ MAX_BACKOFF_SECONDS = 120.0
 MAX_UNREACHABLE_RETRIES = 3
 
 
-def request_budget(requests_per_second: int) -> HttpAPIBudget:
-    """One budget for every request of a sync, whatever stream or thread sends it."""
-    return HttpAPIBudget(policies=[MovingWindowCallRatePolicy(rates=[Rate(limit=requests_per_second, interval=timedelta(seconds=1))], matchers=[])])
+class SyncBudget(HttpAPIBudget):
+    """What every request of a sync shares, whatever stream or thread sends it: the request rate,
+    and whether Pendo has been found down (which cuts the retries of the streams after)."""
+
+    def __init__(self, requests_per_second: int):
+        super().__init__(policies=[MovingWindowCallRatePolicy(rates=[Rate(limit=requests_per_second, interval=timedelta(seconds=1))], matchers=[])])
+        self.outage = Outage()
+
+
+def request_budget(requests_per_second: int) -> SyncBudget:
+    """One budget for every request of a sync."""
+    return SyncBudget(requests_per_second)
+
+
+def outage_of(budget: Optional[HttpAPIBudget]) -> Outage:
+    """The sync's outage watch; a stream made without a sync's budget (a test, a one-off) has its own."""
+    return budget.outage if isinstance(budget, SyncBudget) else Outage()
 
 
 class PendoKeyAuth(requests.auth.AuthBase):
@@ -62,12 +89,13 @@ class PendoErrorHandler(HttpStatusErrorHandler):
     CDK matches the exact class only).
 
     With `shrink_pages_on_timeout`, a read timeout asks the stream for a smaller page instead of
-    sending the same too-big query again.
+    sending the same too-big query again. While the sync's `outage` says Pendo is down, a request
+    gets a few quick retries instead of the full ones (the CDK asks for them as each request starts).
 
     A failure is raised here, as our message, rather than handed back to the CDK to raise: the CDK
     would log the request body and the response headers with it."""
 
-    def __init__(self, logger: logging.Logger, config: PendoConfig, shrink_pages_on_timeout: bool = False):
+    def __init__(self, logger: logging.Logger, config: PendoConfig, shrink_pages_on_timeout: bool = False, outage: Optional[Outage] = None):
         mapping = dict(DEFAULT_ERROR_MAPPING)
         mapping[422] = ErrorResolution(
             response_action=ResponseAction.FAIL,
@@ -77,18 +105,33 @@ class PendoErrorHandler(HttpStatusErrorHandler):
         mapping[requests.exceptions.Timeout] = ErrorResolution(
             response_action=ResponseAction.REDUCE_PAGE_SIZE if shrink_pages_on_timeout else ResponseAction.RETRY,
             failure_type=FailureType.transient_error,
-            error_message="Pendo did not answer in time.",
+            error_message=timeout_message(config, connecting=False),
         )
         mapping[requests.exceptions.ConnectTimeout] = ErrorResolution(
             response_action=ResponseAction.RETRY,
             failure_type=FailureType.transient_error,
-            error_message="Could not connect to Pendo in time.",
+            error_message=timeout_message(config, connecting=True),
         )
+        for broken in (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            mapping[broken] = ErrorResolution(
+                response_action=ResponseAction.RETRY,
+                failure_type=FailureType.transient_error,
+                error_message=broken_connection_message(config),
+            )
         super().__init__(logger=logger, error_mapping=mapping, max_retries=MAX_RETRIES, max_time=timedelta(seconds=MAX_RETRY_SECONDS))
         self._mapping = mapping
         self._config = config
+        self._outage = outage or Outage()
         self._unreachable_in_a_row = 0
         self._unreachable_lock = threading.Lock()
+
+    @property
+    def max_retries(self) -> Optional[int]:
+        return OUTAGE_RETRIES if self._outage.pendo_down else MAX_RETRIES
+
+    @property
+    def max_time(self) -> Optional[int]:
+        return OUTAGE_MAX_RETRY_SECONDS if self._outage.pendo_down else MAX_RETRY_SECONDS
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]] = None) -> ErrorResolution:
         resolution = self.resolve(response_or_exception)
@@ -137,7 +180,10 @@ def _fail(failure_type: FailureType, message: str) -> ErrorResolution:
 
 
 class PendoBackoffStrategy(BackoffStrategy):
-    """Honours Retry-After (capped, and saying so); otherwise exponential backoff with full jitter."""
+    """Honours Retry-After (capped, and saying so); otherwise exponential backoff with full jitter.
+    While the sync's `outage` says Pendo is down, every wait is short.
+
+    Each wait is logged as what failed: the CDK's own line after it calls every wait a rate limit."""
 
     def __init__(
         self,
@@ -146,27 +192,55 @@ class PendoBackoffStrategy(BackoffStrategy):
         rng: Optional[random.Random] = None,
         logger: Optional[logging.Logger] = None,
         stream: Optional[str] = None,
+        config: Optional[PendoConfig] = None,
+        outage: Optional[Outage] = None,
     ):
         self._base = base_seconds
         self._cap = cap_seconds
         self._rng = rng or random.Random()
         self._logger = logger or logging.getLogger("airbyte")
         self._who = f"Stream '{stream}': " if stream else ""
+        self._config = config
+        self._outage = outage or Outage()
+
+    @property
+    def retries(self) -> int:
+        return OUTAGE_RETRIES if self._outage.pendo_down else MAX_RETRIES
+
+    @property
+    def cap_seconds(self) -> float:
+        return min(self._cap, OUTAGE_BACKOFF_CAP_SECONDS) if self._outage.pendo_down else self._cap
 
     def backoff_time(self, response_or_exception, attempt_count: int) -> Optional[float]:
         if isinstance(response_or_exception, Exception) and unreachable_cause(response_or_exception) in PASSING_CAUSES:
             # None: the CDK waits 1, 2, 4 s and logs our message (a wait given here would be logged as a rate limit).
             return None
+        seconds = self.wait_seconds(response_or_exception, attempt_count)
+        if self._config is not None and response_or_exception is not None and attempt_count <= self.retries:
+            # The CDK adds a second to the wait; after the last retry it asks for a wait it will not make.
+            self._logger.warning(
+                f"{self._who}{retry_reason(response_or_exception, self._config)} Retrying in {seconds + 1:.0f} s"
+                f" (retry {attempt_count} of {self.retries})."
+            )
+        return seconds
+
+    def wait_seconds(self, response_or_exception, attempt_count: int) -> float:
+        cap = self.cap_seconds
         retry_after = retry_after_seconds(response_or_exception) if isinstance(response_or_exception, requests.Response) else None
         if retry_after is not None:
-            if retry_after > self._cap:
+            if retry_after > cap:
                 self._logger.warning(
                     f"{self._who}Pendo answered HTTP {response_or_exception.status_code} and asked to wait {retry_after:.0f} s"
-                    f" before retrying; waiting {self._cap:.0f} s instead, the longest source-pendo waits at once."
+                    f" before retrying; waiting {cap:.0f} s instead, {self.longest_wait_said()}."
                 )
-            return min(retry_after, self._cap)
-        ceiling = min(self._cap, self._base * (2 ** max(attempt_count - 1, 0)))
+            return min(retry_after, cap)
+        ceiling = min(cap, self._base * (2 ** max(attempt_count - 1, 0)))
         return self._rng.uniform(ceiling / 2, ceiling)
+
+    def longest_wait_said(self) -> str:
+        if self._outage.pendo_down:
+            return "as Pendo was found down earlier in this sync"
+        return "the longest source-pendo waits at once"
 
 
 def retry_after_seconds(response: requests.Response) -> Optional[float]:

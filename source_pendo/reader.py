@@ -27,8 +27,10 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .http import PendoBackoffStrategy
 from .jsonstream import BrokenResponse
+from .outage import OUTAGE_RETRIES, Outage
 
-# Retries of a broken response in a row, with no record emitted in between, before the stream gives up.
+# Retries of a broken response in a row, with no record emitted in between, before the stream gives up
+# (OUTAGE_RETRIES once the sync has found Pendo down).
 MAX_RETRIES_WITHOUT_PROGRESS = 6
 # The smallest page a timing-out query shrinks to.
 MIN_PAGE_SIZE = 100
@@ -80,8 +82,9 @@ class Reading(Protocol):
     name: str
     url_base: str
     logger: logging.Logger
+    outage: Outage  # whether the sync has found Pendo down
 
-    def client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient: ...
+    def http_client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient: ...
 
     def stopped(self, error: AirbyteTracedException, position: Optional[str] = None) -> AirbyteTracedException: ...
 
@@ -93,8 +96,8 @@ class Reader:
     def __init__(self, stream: Reading, query: Query, hand_back_status: Optional[int] = None):
         self.stream = stream
         self.query = query
-        self.client = stream.client(hand_back_status, shrink_pages_on_timeout=query.shrinks_pages_on_timeout)
-        self._backoff = PendoBackoffStrategy()
+        self.client = stream.http_client(hand_back_status, shrink_pages_on_timeout=query.shrinks_pages_on_timeout)
+        self._backoff = PendoBackoffStrategy(outage=stream.outage)
 
     def send(self, stream_slice: Optional[Mapping[str, Any]], token: Token) -> requests.Response:
         """The query's request for this slice and page, sent with retries of what the error handler
@@ -142,14 +145,17 @@ class Reader:
                     emitted += 1
                     total += 1
                     yield record
+                self.stream.outage.answered()
                 token = page.next_token()
                 if not token:
                     return total
             except (BrokenResponse, PageSizeReductionRequiredException) as error:
                 failures = 1 if emitted else failures + 1
                 reached = page.resume_token() if page is not None else token
-                if failures > MAX_RETRIES_WITHOUT_PROGRESS:
-                    kept_failing = f"Pendo's answers kept failing ({reason(error)}). Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
+                if failures > self.retries():
+                    kept_failing = f"Pendo's answers kept failing ({reason(error)})."
+                    if not self.stream.outage.pendo_down:
+                        kept_failing += " Try again later; if it persists, lower 'Page size' or raise 'Request timeout'."
                     stop = AirbyteTracedException(message=kept_failing, failure_type=FailureType.transient_error, exception=error)
                     raise self.stream.stopped(stop, query.position(stream_slice, reached)) from error
                 timed_out = isinstance(error, PageSizeReductionRequiredException) or error.timed_out
@@ -175,16 +181,26 @@ class Reader:
     def fetch_readable(self, fetch: Callable[[], Fetched], unreadable: str) -> Fetched:
         """`fetch()` again, after a wait, while its answer is unreadable (it raises BrokenResponse);
         `unreadable` is the message once it kept failing."""
-        for attempt in range(1, MAX_RETRIES_WITHOUT_PROGRESS + 2):
+        attempt = 1
+        while True:
             try:
-                return fetch()
+                fetched = fetch()
             except BrokenResponse as error:
+                if attempt > self.retries():
+                    raise AirbyteTracedException(message=unreadable, failure_type=FailureType.transient_error) from error
                 self.wait(attempt, f"{error}; asking again")
-        raise AirbyteTracedException(message=unreadable, failure_type=FailureType.transient_error)
+                attempt += 1
+                continue
+            self.stream.outage.answered()
+            return fetched
+
+    def retries(self) -> int:
+        """Retries of an unreadable answer in a row: few while the sync has found Pendo down."""
+        return OUTAGE_RETRIES if self.stream.outage.pendo_down else MAX_RETRIES_WITHOUT_PROGRESS
 
     def wait(self, failures: int, what: str) -> None:
         """The wait before asking again after the `failures`-th unreadable answer in a row."""
-        seconds = self._backoff.backoff_time(None, failures)
+        seconds = self._backoff.wait_seconds(None, failures)
         self.stream.logger.warning(f"Stream '{self.stream.name}': {what} in {seconds:.1f} s.")
         time.sleep(seconds)
 

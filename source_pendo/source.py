@@ -25,6 +25,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .check import diagnose
 from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
+from .outage import GAVE_UP_EARLY, OUTAGE_RETRIES
 from .streams.base import StreamStopped
 from .streams.events import ObjectEventStream
 from .streams.query_form import find_query_form
@@ -61,8 +62,19 @@ def settings_of(config: Mapping[str, Any]) -> PendoConfig:
 
 def sync_failed(errors: Mapping[str, AirbyteErrorTraceMessage]) -> AirbyteTracedException:
     """The sync's last error, in place of the CDK's (always a config error, and quoting each
-    stream's internal message): each stream's own message, typed by whose fault they are."""
-    messages = [error.message if error.message.startswith(f"Stream '{name}'") else f"Stream '{name}': {error.message}" for name, error in errors.items()]
+    stream's internal message): each stream's own message, typed by whose fault they are; the
+    streams that gave up early on a Pendo found down are told once, together."""
+    early = [name for name, error in errors.items() if error.message.endswith(GAVE_UP_EARLY)]
+    messages = [
+        error.message if error.message.startswith(f"Stream '{name}'") else f"Stream '{name}': {error.message}"
+        for name, error in errors.items()
+        if name not in early
+    ]
+    if early:
+        messages.append(
+            f"Pendo was still unavailable for {', '.join(early)}: each gave up after {OUTAGE_RETRIES} quick retries, because an"
+            " earlier stream of this sync had already waited out the full retries. Try again later."
+        )
     message = f"During the sync, the following streams did not sync successfully: {', '.join(errors)}. " + " ".join(messages)
     return AirbyteTracedException(message=message, internal_message=message, failure_type=_most_actionable({error.failure_type for error in errors.values()}))
 
@@ -92,7 +104,8 @@ class SourcePendo(AbstractSource):
                 try:
                     forms.append(find_query_form(stream).describe(stream))
                 except AirbyteTracedException as error:
-                    forms.append(f"{stream.source_name}: not found out ({error.message}); each sync probes again.")
+                    reason = error.reason if isinstance(error, StreamStopped) else error.message
+                    forms.append(f"{stream.source_name}: not found out ({reason}); each sync probes again.")
         for form in forms:
             logger.info(form)
         return " ".join(forms)

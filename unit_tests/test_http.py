@@ -209,3 +209,51 @@ def test_the_request_budget_admits_its_rate_and_no_more():
         budget.acquire_call(request, block=False)
     with pytest.raises(CallRateLimitHit):
         budget.acquire_call(request, block=False)
+
+
+def test_once_pendo_is_found_down_requests_get_quick_retries_until_an_answer_is_read(make_config):
+    from source_pendo.http import MAX_RETRIES, MAX_RETRY_SECONDS
+    from source_pendo.outage import OUTAGE_MAX_RETRY_SECONDS, OUTAGE_RETRIES, Outage
+
+    outage = Outage()
+    handler = PendoErrorHandler(logging.getLogger("test"), make_config(), outage=outage)
+    assert (handler.max_retries, handler.max_time) == (MAX_RETRIES, MAX_RETRY_SECONDS)
+    outage.stream_gave_up()
+    assert (handler.max_retries, handler.max_time) == (OUTAGE_RETRIES, OUTAGE_MAX_RETRY_SECONDS)
+    outage.answered()
+    assert handler.max_retries == MAX_RETRIES
+
+
+def test_once_pendo_is_found_down_every_wait_is_short_even_a_retry_after(caplog):
+    from source_pendo.outage import OUTAGE_BACKOFF_CAP_SECONDS, Outage
+
+    outage = Outage()
+    outage.stream_gave_up()
+    strategy = PendoBackoffStrategy(outage=outage, logger=logging.getLogger("test"), stream="pages")
+    assert all(strategy.backoff_time(response(503), attempt) <= OUTAGE_BACKOFF_CAP_SECONDS for attempt in range(1, 9))
+    with caplog.at_level(logging.WARNING, logger="test"):
+        assert strategy.backoff_time(response(503, headers={"Retry-After": "30"}), 1) == OUTAGE_BACKOFF_CAP_SECONDS
+    assert "waiting 2 s instead, as Pendo was found down earlier in this sync" in caplog.messages[0]
+
+
+def test_each_retry_is_logged_as_what_failed_with_the_wait_and_the_count(caplog, make_config):
+    strategy = PendoBackoffStrategy(logger=logging.getLogger("test"), stream="pages", config=make_config(), rng=random.Random(3))
+    with caplog.at_level(logging.WARNING, logger="test"):
+        seconds = strategy.backoff_time(response(503, body=b'{"message": "down for maintenance"}'), 2)
+        strategy.backoff_time(requests.exceptions.ConnectionError("Connection reset by peer"), 3)
+        strategy.backoff_time(requests.exceptions.ReadTimeout("read timed out"), 4)
+        strategy.backoff_time(response(503), 9)  # the last attempt: the CDK asks, then gives up without waiting
+    assert caplog.messages == [
+        f"Stream 'pages': Pendo at pendo.test answered HTTP 503 (down for maintenance). Retrying in {seconds + 1:.0f} s (retry 2 of 8).",
+        caplog.messages[1],
+        caplog.messages[2],
+    ]
+    assert caplog.messages[1].startswith("Stream 'pages': The connection to Pendo at pendo.test broke before Pendo answered (reset or closed). Retrying in ")
+    assert caplog.messages[2].startswith("Stream 'pages': Pendo at pendo.test did not answer within 300 s. Retrying in ")
+    assert caplog.messages[2].endswith("(retry 4 of 8).")
+
+
+def test_a_reset_connection_names_the_host_instead_of_a_generic_request_exception(handler):
+    resolution = handler.interpret_response(requests.exceptions.ConnectionError("Connection reset by peer"))
+    assert resolution.response_action == ResponseAction.RETRY and resolution.failure_type == FailureType.transient_error
+    assert resolution.error_message == "The connection to Pendo at pendo.test broke before Pendo answered (reset or closed)."

@@ -18,7 +18,8 @@ from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
-from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, request_timeout
+from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, outage_of, request_timeout
+from ..outage import GAVE_UP_EARLY
 from ..reader import PageRead, Query, Reader, Request, Token
 from ..records import ObjectShaper
 
@@ -28,9 +29,10 @@ class PendoStream(HttpStream, ABC):
     hand_back_status: Optional[int] = None  # answers of this status are the stream's to read, not failures
 
     def __init__(self, config: PendoConfig, budget: Optional[APIBudget] = None):
-        """`budget`: the request rate all streams of a sync share."""
+        """`budget`: the request rate all streams of a sync share, and whether Pendo was found down."""
         self.config = config
         self.budget = budget
+        self.outage = outage_of(budget)
         self.page_size = config.page_size
         super().__init__(authenticator=PendoKeyAuth(config.api_key), api_budget=budget)
         # Sends this stream's requests and reads its pages; made here, not on first use, because
@@ -49,21 +51,27 @@ class PendoStream(HttpStream, ABC):
         return {"timeout": request_timeout(self.config.request_timeout), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:
-        return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout)
+        return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout, outage=self.outage)
 
     def get_backoff_strategy(self) -> BackoffStrategy:
-        return PendoBackoffStrategy(logger=self.logger, stream=self.name)
+        return PendoBackoffStrategy(logger=self.logger, stream=self.name, config=self.config, outage=self.outage)
 
     def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
         return None
 
-    def client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient:
+    def client(self, hand_back_status: Optional[int] = None) -> "StreamClient":
+        """A client for requests outside the stream's pages, sent where the stream is read (a probe, a
+        lookup before the first window): a failure is told as the stream's, like its pages' failures.
+        An answer with `hand_back_status` is returned to the caller instead of failing."""
+        return StreamClient(self, self.http_client(hand_back_status))
+
+    def http_client(self, hand_back_status: Optional[int] = None, shrink_pages_on_timeout: Optional[bool] = None) -> HttpClient:
         """A client as this stream's own (auth, budget, errors, backoff); an answer with
         `hand_back_status` is returned to the caller instead of failing. `shrink_pages_on_timeout`:
         for a query that pages unlike the stream."""
         if shrink_pages_on_timeout is None:
             shrink_pages_on_timeout = self.shrinks_pages_on_timeout
-        error_handler: ErrorHandler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout)
+        error_handler: ErrorHandler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout, outage=self.outage)
         if hand_back_status is not None:
             error_handler = HandBack(error_handler, hand_back_status)
         return HttpClient(
@@ -117,7 +125,17 @@ class PendoStream(HttpStream, ABC):
         stream stands), and why."""
         if isinstance(error, StreamStopped) and error.stream == self.name:
             return error
-        return StreamStopped(self.name, position or self.position(), user_reason(error), error.failure_type, error)
+        return StreamStopped(self.name, position or self.position(), self.reason_told(error), error.failure_type, error)
+
+    def reason_told(self, error: AirbyteTracedException) -> str:
+        """The cause in the user's words. A transient failure other than a rate limit, once its
+        retries ran out, tells the sync that Pendo is down; found down already, it gave up early."""
+        if error.failure_type != FailureType.transient_error or rate_limited(error):
+            return user_reason(error)
+        if self.outage.pendo_down:
+            return f"{what_failed(error)} {GAVE_UP_EARLY}"
+        self.outage.stream_gave_up()
+        return user_reason(error)
 
 
 class StreamStopped(AirbyteTracedException):
@@ -135,7 +153,33 @@ def user_reason(error: AirbyteTracedException) -> str:
     to logs: say instead what kept failing."""
     if isinstance(error.__context__, BaseBackoffException):
         return f"{error.__context__} It kept failing after {MAX_RETRIES} retries: try again later."
+    return what_failed(error)
+
+
+def what_failed(error: AirbyteTracedException) -> str:
+    if isinstance(error.__context__, BaseBackoffException):
+        return str(error.__context__)
     return error.message or error.internal_message or "an unknown error"
+
+
+def rate_limited(error: AirbyteTracedException) -> bool:
+    """Whether the retries that ran out were of HTTP 429: Pendo answering, only asking to slow down."""
+    backoff = error.__context__
+    return isinstance(backoff, BaseBackoffException) and isinstance(backoff.response, requests.Response) and backoff.response.status_code == 429
+
+
+class StreamClient:
+    """An HttpClient whose failures are raised as the stream's final error (which stream, where it stopped)."""
+
+    def __init__(self, stream: PendoStream, client: HttpClient):
+        self.stream = stream
+        self.client = client
+
+    def send_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.client.send_request(*args, **kwargs)
+        except AirbyteTracedException as error:
+            raise self.stream.stopped(error) from error
 
 
 class HandBack(ErrorHandler):
