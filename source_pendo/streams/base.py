@@ -69,9 +69,9 @@ class PendoStream(HttpStream, ABC):
         """A client as this stream's own (auth, budget, errors, backoff); an answer with
         `hand_back_status` is returned to the caller instead of failing. `shrink_pages_on_timeout`:
         for a query that pages unlike the stream."""
-        if shrink_pages_on_timeout is None:
-            shrink_pages_on_timeout = self.shrinks_pages_on_timeout
-        error_handler: ErrorHandler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout, outage=self.outage)
+        error_handler: ErrorHandler = self.get_error_handler()
+        if shrink_pages_on_timeout is not None:
+            error_handler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout, outage=self.outage)
         if hand_back_status is not None:
             error_handler = HandBack(error_handler, hand_back_status)
         return HttpClient(
