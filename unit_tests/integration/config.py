@@ -29,5 +29,9 @@ class ConfigBuilder:
         self._config["settling_hours"] = hours
         return self
 
+    def with_max_concurrent_requests(self, requests: int) -> "ConfigBuilder":
+        self._config["max_concurrent_requests"] = requests
+        return self
+
     def build(self) -> Dict[str, Any]:
         return dict(self._config)

@@ -35,6 +35,7 @@ class AggregationRequestBuilder:
         self._sort: Optional[List[str]] = None
         self._limit: Optional[int] = None
         self._group: Optional[Dict[str, Any]] = None
+        self._count = False
 
     def source(self, name: str, params: Optional[Mapping[str, Any]] = None) -> "AggregationRequestBuilder":
         self._source = {name: dict(params) if params is not None else None}
@@ -66,6 +67,11 @@ class AggregationRequestBuilder:
         self._group = {"group": list(paths), "fields": list(fields)}
         return self
 
+    def count(self) -> "AggregationRequestBuilder":
+        """Only the number of rows (check's probe)."""
+        self._count = True
+        return self
+
     def body(self) -> Dict[str, Any]:
         stages: List[Dict[str, Any]] = [{"source": self._source}]
         if self._filter is not None:
@@ -76,6 +82,8 @@ class AggregationRequestBuilder:
             stages.append({"limit": self._limit})
         if self._group is not None:
             stages.append({"group": self._group})
+        if self._count:
+            stages.append({"count": None})
         return {"response": {"mimeType": "application/json"}, "request": {"requestId": f"source-pendo:{self._request_id}", "pipeline": stages}}
 
     def build(self) -> HttpRequest:
