@@ -18,7 +18,7 @@ from .response_builder import aggregation_response, metadata_catalogue, rest_lis
 
 ACCOUNT_CATALOGUE = {
     "auto": {"lastupdated": {"Type": "time", "DisplayName": "Last updated"}},
-    "custom": {"seats": {"Type": "integer", "DisplayName": "Seats", "isHidden": False}},
+    "custom": {"seats": {"Type": "integer", "DisplayName": "Seats", "isHidden": False}, "renewal": {"Type": "time"}},
 }
 
 
@@ -47,7 +47,7 @@ class MetadataCatalogueTest(TestCase):
 
         assert not output.errors
         [record] = record_data(output)
-        assert record["custom"] == {"seats": {"type": "integer", "display_name": "Seats", "is_hidden": False}}
+        assert record["custom"] == {"seats": {"type": "integer", "display_name": "Seats", "is_hidden": False}, "renewal": {"type": "time"}}
         assert record["auto"]["lastupdated"]["type"] == "time"
 
     @HttpMocker()
@@ -60,5 +60,8 @@ class MetadataCatalogueTest(TestCase):
         output = discover(SourcePendo(), ConfigBuilder().build())
 
         schemas = {stream.name: stream.json_schema for stream in output.catalog.catalog.streams}
-        assert schemas["accounts"]["properties"]["metadata_custom"]["properties"]["seats"]["type"] == ["null", "integer", "string"]
+        custom = schemas["accounts"]["properties"]["metadata_custom"]["properties"]
+        # An integer field also admits text (Pendo does not enforce types); a time is a date-time.
+        assert custom["seats"]["type"] == ["null", "integer", "string"] and set(custom["seats"]) == {"type", "description"}
+        assert custom["renewal"]["format"] == "date-time"
         assert schemas["visitors"]["properties"]["metadata_custom"]["properties"]["plan"]["type"] == ["null", "string"]
