@@ -91,3 +91,21 @@ class PageEventsTest(TestCase):
         assert last["day"] == "2026-11-02T00:00:00.000Z"
         changed = {day for day in DAYS if last["fingerprints"][day] != first_state["fingerprints"][day]}
         assert changed == {"2026-10-31"}
+
+    @HttpMocker()
+    def test_with_requests_sent_ahead_records_and_states_still_come_window_by_window(self, http_mocker: HttpMocker) -> None:
+        http_mocker.post(fingerprint_request("2026-10-30", 6).build(), aggregation_response().build())
+        # With 4 requests at once, three windows are asked for before the first is read (one bucket
+        # each: nothing is known of their size yet), the fourth as the first answer is taken; the
+        # fifth is sized after the first window held one row.
+        for day in DAYS[:4]:
+            http_mocker.post(window_request(day, 1).build(), one_visitor_on(day, f"v-{day}"))
+        http_mocker.post(window_request("2026-11-03", 2).build(), one_visitor_on("2026-11-04", "v-2026-11-04"))
+
+        output = read_stream("page_events", SyncMode.incremental, ConfigBuilder().with_start_date(DAYS[0]).build())
+
+        assert not output.errors
+        assert [record["visitor_id"] for record in record_data(output)] == [f"v-{day}" for day in DAYS if day != "2026-11-03"]
+        # A STATE after each window, never past a window not yet emitted, nor past the last complete day.
+        days_in_states = [state["day"][:10] for state in stream_states(output)]
+        assert days_in_states == ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02", "2026-11-02"]

@@ -36,7 +36,7 @@ class VisitorHistoryTest(TestCase):
         http_mocker.get(PendoRequests.visitor_history("bob", nov_3).build(), history([a_history_entry(nov_3 + 3_000)]))
         http_mocker.get(PendoRequests.visitor_history("bob", nov_4).build(), history([a_history_entry(nov_4 + 4_000, kind="featureClick")]))
 
-        output = read_stream("visitor_history", SyncMode.full_refresh, ConfigBuilder().with_start_date("2026-11-03").with_max_concurrent_requests(1).build())
+        output = read_stream("visitor_history", SyncMode.full_refresh, ConfigBuilder().with_start_date("2026-11-03").build())
 
         assert not output.errors
         assert [(record["visitor_id"], record["ts"], record["type"]) for record in record_data(output)] == [
