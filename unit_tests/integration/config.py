@@ -25,10 +25,6 @@ class ConfigBuilder:
         self._config["app_ids"] = list(app_ids)
         return self
 
-    def with_settling_hours(self, hours: int) -> "ConfigBuilder":
-        self._config["settling_hours"] = hours
-        return self
-
     def with_max_concurrent_requests(self, requests: int) -> "ConfigBuilder":
         self._config["max_concurrent_requests"] = requests
         return self
