@@ -16,7 +16,6 @@ from .config import API_KEY, API_ROOT
 
 KEY_HEADER = "x-pendo-integration-key"
 ALL_APPS = {"appId": 'expandAppIds("*")'}
-DAY_MS = 86_400_000
 # source-pendo asks for a day bucket by the moment noon UTC of its UTC date (windows.py).
 NOON_MS = 12 * 3_600_000
 
