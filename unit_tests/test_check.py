@@ -61,34 +61,6 @@ def test_unknown_app_ids_refused_by_pendo(requests_mock, make_config):
     assert "Region" not in message
 
 
-def aggregation_answers(rows_by_source, count=3):
-    """An aggregation endpoint answering each source's app-id query with its rows, and counts."""
-
-    def answer(request, context):
-        source = next(iter(request.json()["request"]["pipeline"][0]["source"]))
-        asks_for_apps = request.json()["request"]["requestId"].endswith(f"check-apps-{source}")
-        return {"results": rows_by_source[source]} if source in rows_by_source and asks_for_apps else {"results": [{"count": count}]}
-
-    return answer
-
-
-def test_app_ids_pendo_answers_with_no_rows_are_named_with_the_valid_ones(requests_mock, make_config):
-    requests_mock.get(SCHEMA, json={})
-    requests_mock.post(AGGREGATION, json=aggregation_answers({"pages": [{"appId": 7}, {"appId": 5}], "features": [{"appId": 5}, {"appId": None}]}, count=0))
-    ok, message = check_connection(make_config(app_ids=[5, 424242]))
-    assert not ok and "[424242]" in message and "[5, 7]" in message
-    queried = [r.json()["request"]["pipeline"] for r in requests_mock.request_history[1:3]]
-    assert [p[0]["source"] for p in queried] == [{"pages": {"appId": 'expandAppIds("*")'}}, {"features": {"appId": 'expandAppIds("*")'}}]
-    assert all(len(p) == 1 for p in queried)  # whole objects: no operator no public client shows
-
-
-def test_app_ids_of_the_subscription_pass(requests_mock, make_config):
-    requests_mock.get(SCHEMA, json={})
-    requests_mock.post(AGGREGATION, json=aggregation_answers({"pages": [{"appId": 7}], "features": [{"appId": 5}]}))
-    assert check_connection(make_config(app_ids=[5, 7])) == (True, None)
-    assert len(requests_mock.request_history) == 4
-
-
 @pytest.mark.parametrize(
     "pendo_says, hint",
     [
