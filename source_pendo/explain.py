@@ -96,18 +96,19 @@ def server_error_message(response: requests.Response, config: PendoConfig) -> st
     return f"Pendo at {host_of(config)} answered HTTP {response.status_code} ({pendo_reason(response)})."
 
 
-def timeout_message(config: PendoConfig, connecting: bool) -> str:
+def timeout_message(config: PendoConfig, connecting: bool, read_seconds: Optional[int] = None) -> str:
+    """`read_seconds`: how long the request waited for an answer, if not 'Request timeout'."""
     if connecting:
         return f"Could not connect to Pendo at {host_of(config)} in time."
-    return f"Pendo at {host_of(config)} did not answer within {config.request_timeout} s."
+    return f"Pendo at {host_of(config)} did not answer within {read_seconds or config.request_timeout} s."
 
 
 def broken_connection_message(config: PendoConfig) -> str:
     return f"The connection to Pendo at {host_of(config)} broke before Pendo answered (reset or closed)."
 
 
-def retry_reason(failure: object, config: PendoConfig) -> str:
-    """What failed, in a user's words, for the log line of a retry."""
+def retry_reason(failure: object, config: PendoConfig, read_seconds: Optional[int] = None) -> str:
+    """What failed, in a user's words, for the log line of a retry (`read_seconds` as for timeout_message)."""
     if isinstance(failure, requests.Response):
         if failure.status_code >= 500:
             return server_error_message(failure, config)
@@ -117,7 +118,7 @@ def retry_reason(failure: object, config: PendoConfig) -> str:
         if cause:
             return unreachable_message(config, cause)
         if isinstance(failure, requests.exceptions.Timeout):
-            return timeout_message(config, connecting=isinstance(failure, requests.exceptions.ConnectTimeout))
+            return timeout_message(config, isinstance(failure, requests.exceptions.ConnectTimeout), read_seconds)
     return broken_connection_message(config)
 
 

@@ -7,6 +7,7 @@ import logging
 import random
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Optional, Union
 
@@ -146,6 +147,9 @@ class PendoErrorHandler(HttpStatusErrorHandler):
             if cause:
                 return self._unreachable(cause)
             for cls in type(response_or_exception).__mro__:
+                if cls is requests.exceptions.Timeout and self._outage.pendo_down:
+                    waited = self._outage.read_timeout(self._config.request_timeout)
+                    return replace(self._mapping[cls], error_message=timeout_message(self._config, connecting=False, read_seconds=waited))
                 if cls in self._mapping:
                     return self._mapping[cls]
         if isinstance(response_or_exception, requests.Response):
@@ -219,7 +223,7 @@ class PendoBackoffStrategy(BackoffStrategy):
         if self._config is not None and response_or_exception is not None and attempt_count <= self.retries:
             # The CDK adds a second to the wait; after the last retry it asks for a wait it will not make.
             self._logger.warning(
-                f"{self._who}{retry_reason(response_or_exception, self._config)} Retrying in {seconds + 1:.0f} s"
+                f"{self._who}{retry_reason(response_or_exception, self._config, self._outage.read_timeout(self._config.request_timeout))} Retrying in {seconds + 1:.0f} s"
                 f" (retry {attempt_count} of {self.retries})."
             )
         return seconds

@@ -12,6 +12,10 @@ OUTAGE_BACKOFF_CAP_SECONDS = 2.0
 # ... and the CDK stops retrying a request once this much time has passed since it was first sent:
 # a Pendo that accepts connections but never answers is not waited on for 15 minutes per stream.
 OUTAGE_MAX_RETRY_SECONDS = 60
+# ... and a request waits at most this long for Pendo's answer (less if 'Request timeout' is less):
+# a Pendo that accepts connections but never answers costs each later stream a minute or three, not
+# three times 'Request timeout'.
+OUTAGE_READ_TIMEOUT_SECONDS = 60
 # Said by each stream that gave up early: what failed comes before it.
 GAVE_UP_EARLY = (
     f"Pendo was still unavailable, so this stream gave up after {OUTAGE_RETRIES} quick retries: an earlier stream of this"
@@ -32,6 +36,10 @@ class Outage:
     def pendo_down(self) -> bool:
         with self._lock:
             return self._down
+
+    def read_timeout(self, configured: int) -> int:
+        """How long a request sent now waits for Pendo's answer, `configured` being 'Request timeout'."""
+        return min(configured, OUTAGE_READ_TIMEOUT_SECONDS) if self.pendo_down else configured
 
     def stream_gave_up(self) -> None:
         """A stream failed after its request's retries on transient failures ran out."""

@@ -257,3 +257,28 @@ def test_a_reset_connection_names_the_host_instead_of_a_generic_request_exceptio
     resolution = handler.interpret_response(requests.exceptions.ConnectionError("Connection reset by peer"))
     assert resolution.response_action == ResponseAction.RETRY and resolution.failure_type == FailureType.transient_error
     assert resolution.error_message == "The connection to Pendo at pendo.test broke before Pendo answered (reset or closed)."
+
+
+def test_once_pendo_is_found_down_a_request_waits_at_most_a_minute_for_an_answer_and_says_so(make_config, caplog):
+    from source_pendo.outage import OUTAGE_READ_TIMEOUT_SECONDS, Outage
+    from source_pendo.streams.entities import Pages
+
+    config = make_config(request_timeout=600)
+    stream = Pages(config)
+    outage = stream.outage
+    handler = PendoErrorHandler(logging.getLogger("test"), config, outage=outage)
+    strategy = PendoBackoffStrategy(logger=logging.getLogger("test"), stream="pages", config=config, outage=outage)
+    assert stream.request_kwargs()["timeout"][1] == 600
+    assert handler.interpret_response(requests.exceptions.ReadTimeout()).error_message == "Pendo at pendo.test did not answer within 600 s."
+
+    outage.stream_gave_up()
+    assert stream.request_kwargs()["timeout"][1] == OUTAGE_READ_TIMEOUT_SECONDS
+    assert handler.interpret_response(requests.exceptions.ReadTimeout()).error_message == f"Pendo at pendo.test did not answer within {OUTAGE_READ_TIMEOUT_SECONDS} s."
+    with caplog.at_level(logging.WARNING, logger="test"):
+        strategy.backoff_time(requests.exceptions.ReadTimeout("read timed out"), 1)
+    assert caplog.messages[0].startswith(f"Stream 'pages': Pendo at pendo.test did not answer within {OUTAGE_READ_TIMEOUT_SECONDS} s. Retrying in ")
+
+    outage.answered()
+    assert stream.request_kwargs()["timeout"][1] == 600
+    outage.stream_gave_up()
+    assert outage.read_timeout(30) == 30  # a shorter 'Request timeout' stays as it is

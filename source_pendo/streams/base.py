@@ -48,7 +48,7 @@ class PendoStream(HttpStream, ABC):
         return self.config.api_root
 
     def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {"timeout": request_timeout(self.config.request_timeout), "stream": True}
+        return {"timeout": request_timeout(self.outage.read_timeout(self.config.request_timeout)), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:
         return PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=self.shrinks_pages_on_timeout, outage=self.outage)
