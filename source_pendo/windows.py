@@ -65,7 +65,11 @@ def labels_touching(first_ms: int, last_ms: int, period: str) -> range:
 def label_between_starts(first_ms: int, last_ms: int, period: str, starts: Sequence[int]) -> Optional[int]:
     """The label of the one Pendo bucket that holds every moment from `first_ms` through `last_ms`,
     told by `starts` (the sorted starts of buckets Pendo named, contract row G4); None where the
-    starts around those moments do not settle it."""
+    starts do not settle it: no start of a day at or before them, or after them, close enough."""
+    if period == "hour" and starts:
+        # Every hour starts the same minutes past a UTC hour: zones and their changes keep their minutes (B4).
+        start = first_ms - (first_ms - starts[0]) % BUCKET_MS[period]
+        return label_of_bucket(start, period) if last_ms < start + BUCKET_MS[period] else None
     shortest = SHORTEST_BUCKET_MS[period]
     index = bisect_right(starts, first_ms)
     before = starts[index - 1] if index else None

@@ -181,7 +181,8 @@ def test_known_bucket_starts_place_a_row_in_exactly_its_own_bucket(zone, period,
 @pytest.mark.parametrize("period", ["day", "hour"])
 def test_with_some_starts_unknown_a_row_is_placed_right_or_not_at_all(zone, period):
     """Every other bucket's start unknown: a row is placed from one start and the shortest length of a
-    bucket, or left to `labels_touching`; never in a wrong bucket."""
+    bucket (hours: from any start, all hours start the same minutes past a UTC hour), or left to
+    `labels_touching`; never in a wrong bucket."""
     starts = local_bucket_starts(zone, period, datetime(2026, 3, 26, tzinfo=timezone.utc), 8)
     known = starts[::2]
     placed = unplaced = 0
@@ -191,8 +192,15 @@ def test_with_some_starts_unknown_a_row_is_placed_right_or_not_at_all(zone, peri
             found = label_between_starts(moment, moment, period, known)
             assert found in (label, None)
             placed, unplaced = placed + (found is not None), unplaced + (found is None)
-    assert placed and (unplaced or period == "hour"), "hours last exactly their shortest length: always placed"
+    assert placed and (unplaced if period == "day" else not unplaced)
     assert label_between_starts(starts[3], starts[3], period, []) is None
+
+
+def test_one_known_hour_start_places_every_hour_of_a_half_hour_zone():
+    """Kolkata's hours start at :30 UTC: one start a week away is enough."""
+    known = [ms("2026-11-08T10:30:00")]
+    assert label_between_starts(ms("2026-11-01T03:31:00"), ms("2026-11-01T04:29:00"), "hour", known) == ms("2026-11-01T04:00:00")
+    assert label_between_starts(ms("2026-11-01T03:31:00"), ms("2026-11-01T04:31:00"), "hour", known) is None
 
 
 def test_a_daylight_saving_day_is_placed_by_its_actual_starts_not_24_hours():
