@@ -23,7 +23,7 @@ ANCHOR_OFFSET_MS = {"day": 12 * 3_600_000, "hour": 15 * 60_000}
 SETTLE_MS = {"day": 14 * 3_600_000, "hour": 3_600_000}
 MAX_WINDOW_BUCKETS = {"day": 31, "hour": 7 * 24}
 # The longest and shortest a Pendo bucket lasts: a local day is 23 to 25 hours long across
-# daylight-saving changes; zones and their changes are whole hours (contract row B4).
+# daylight-saving changes, which move clocks by a whole hour.
 LONGEST_BUCKET_MS = {"day": 25 * 3_600_000, "hour": 3_600_000}
 SHORTEST_BUCKET_MS = {"day": 23 * 3_600_000, "hour": 3_600_000}
 
@@ -67,7 +67,7 @@ def label_between_starts(first_ms: int, last_ms: int, period: str, starts: Seque
     told by `starts` (the sorted starts of buckets Pendo named, contract row G4); None where the
     starts do not settle it: no start of a day at or before them, or after them, close enough."""
     if period == "hour" and starts:
-        # Every hour starts the same minutes past a UTC hour: zones and their changes keep their minutes (B4).
+        # Every hour starts the same minutes past a UTC hour (changes.bucket_starts checks it of the starts).
         start = first_ms - (first_ms - starts[0]) % BUCKET_MS[period]
         return label_of_bucket(start, period) if last_ms < start + BUCKET_MS[period] else None
     shortest = SHORTEST_BUCKET_MS[period]

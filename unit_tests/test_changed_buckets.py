@@ -10,6 +10,7 @@ import pytest
 from airbyte_cdk.models import SyncMode
 
 from source_pendo.records import iso_from_ms
+from source_pendo.streams.changes import bucket_starts
 from source_pendo.streams.events import GuideEvents, PageEvents, PollEvents
 from source_pendo.windows import ANCHOR_OFFSET_MS, BUCKET_MS
 
@@ -309,3 +310,17 @@ def test_hour_buckets_are_fingerprinted_per_hour(pendo, make_config, monkeypatch
     pendo.events[D0 + 10 * HOUR]["p1"] = 2
     read, _ = sync(PageEvents(config), now + HOUR, monkeypatch, json.loads(json.dumps(state)))
     assert read == [D0 + 10 * HOUR, D0 + 30 * HOUR, D0 + 31 * HOUR]
+
+
+@pytest.mark.parametrize(
+    "answer, cause",
+    [
+        ([{"hour": D0}, {"hour": D0 + HOUR + 30 * 60_000}], "hours that start at different minutes past the hour"),
+        ([{"hour": D0}, {"hour": D0 + 20 * 60_000}], "two 'hour' values closer together than one hour lasts"),
+        ([{"hour": "2026-11-01"}], "Pendo's answer was not rows with a 'hour' time"),
+    ],
+)
+def test_hour_starts_that_cannot_be_pendos_leave_every_row_to_the_hours_it_may_belong_to(requests_mock, make_config, monkeypatch, answer, cause):
+    requests_mock.post(API_ROOT + "aggregation", json={"startTime": 0, "results": answer})
+    stream = PollEvents(make_config(period="hour"))
+    assert bucket_starts(stream, "events", None, period="hour", window={"period": "hourRange", "first": D0, "count": 3}) == ([], cause)

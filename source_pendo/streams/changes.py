@@ -138,7 +138,7 @@ def bucket_digests(
 
 def bucket_starts(stream: "PendoStream", source: str, source_params: Optional[Mapping[str, Any]], *, period: str, window: Mapping[str, Any]) -> Tuple[List[int], str]:
     """The sorted starts of the buckets of `window` in which `source` has rows: their `day` / `hour`
-    (contract row G4). None, and why, where Pendo refuses the query or answers something else."""
+    (contract row G4). No starts, and why, where Pendo refuses the query or answers something else."""
     body = aggregation.grouped(source, source_params, group_paths=[period], fields=[{"rows": {"count": None}}], request_id=f"{stream.name}:bucket-starts", window=window)
     response = _send(stream, body)
     try:
@@ -153,7 +153,9 @@ def bucket_starts(stream: "PendoStream", source: str, source_params: Optional[Ma
         return [], f"Pendo's answer was not rows with a '{period}' time"
     found = sorted(set(values))
     if any(later - earlier < windows.SHORTEST_BUCKET_MS[period] for earlier, later in zip(found, found[1:])):
-        return [], f"two '{period}' values closer together than a {period} lasts"
+        return [], f"two '{period}' values closer together than one {period} lasts"
+    if period == "hour" and len({start % windows.BUCKET_MS[period] for start in found}) > 1:
+        return [], "hours that start at different minutes past the hour"
     return found, ""
 
 
