@@ -2,7 +2,7 @@
 still has every row.
 
     python bench/daily.py                 # a 30-day first sync, then 3 daily syncs (the simulator's data ends 3 days after its clock), with a retag before the second
-    python bench/daily.py --smoke         # a small simulator and 2 daily syncs (CI: exits 1 if a row is lost)
+    python bench/daily.py --smoke         # a small simulator and 2 daily syncs (CI: exits 1 if a row is lost or a stream exceeds the bound below)
     python bench/daily.py --json daily.json
 
 Two runs side by side, on the same simulated Pendo with late data (events arriving hours to days
@@ -15,7 +15,10 @@ Every sync is a real `read` over sockets against the simulator (in this process,
 to the simulator's). Per daily sync and stream: records emitted, of them new rows, rows whose
 values changed, and rows re-emitted unchanged; requests; the wall time projected at 300 ms per
 request and `max_concurrent_requests` in flight (or the request budget, if that is slower); rows
-lost (the union of every record so far, latest value per key, against the simulator's data).
+lost (the union of every record so far, latest value per key, against the simulator's data); and
+whether each event stream stayed within issue #13's bound: records emitted ≤ the simulator's rows in
+the days whose content changed since the previous sync, plus its rows in the days still settling
+(computed from the simulator's own buckets, not from what the connector saw).
 Then the daily cost of visitor_history projected to 10,000 and 50,000 daily active visitors.
 """
 
@@ -77,7 +80,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)
     lost = sum(sync["lost"][stream] for result in results.values() for sync in result["syncs"] for stream in STREAMS)
-    return 1 if lost else 0
+    over = exceeded(results["default"])
+    if over:
+        print(f"Default settings exceeded the bound of re-emitted rows: {over}", file=sys.stderr)
+    return 1 if lost or (args.smoke and over) else 0
 
 
 def run(variants, *, visitors: int, hits_per_day: int, first_days: int, syncs: int, retag_day: int) -> Dict[str, Any]:
@@ -88,18 +94,21 @@ def run(variants, *, visitors: int, hits_per_day: int, first_days: int, syncs: i
             config = connector_config(sim, first_days)
             known: Dict[str, Dict[str, bytes]] = {stream: {} for stream in STREAMS}
             state = None
+            held_before: Dict[str, Dict[int, List[bytes]]] = {}
             results = []
             for day in range(syncs + 1):
                 if day:
                     sim.advance(DAY_MS)
                 if day == retag_day:
                     retag(sim)
+                held = {stream: day_contents(sim, config, stream) for stream in SOURCES}
                 sim.clear_requests()
                 output = read(SourcePendo(), config, catalog(), state=state)
                 if output.errors:
                     raise SystemExit(f"the sync of day {day} failed: {output.get_formatted_error_message()}")
                 state = [message.state for message in latest_states(output)]
-                results.append(measure(sim, config, output, known, day))
+                results.append({**measure(sim, config, output, known, day), "bound": {} if not day else emission_bound(sim, held_before, held)})
+                held_before = held
             return {"variants": list(variants), "config": {k: v for k, v in config.items() if k not in ("api_key", "base_url")}, "syncs": results}
         finally:
             windows.now_ms = pinned
@@ -166,7 +175,7 @@ def request_kind(entry: Dict[str, Any]) -> str:
     if entry["path"].rstrip("/").endswith("/aggregation"):
         request_id = entry["body"]["request"]["requestId"]
         stream = request_id.split(":")[1]
-        return f"{stream} fingerprints" if request_id.endswith(":fingerprints") else stream
+        return f"{stream} fingerprints" if request_id.endswith((":fingerprints", ":bucket-starts")) else stream
     if entry["path"].endswith("/history"):
         return "visitor_history"
     return "other REST"
@@ -192,6 +201,39 @@ def lost_rows(sim: PendoSimulator, config: Dict[str, Any], stream: str, known: D
     rows = sim.event_rows(SOURCES[stream], "day", first, end, ALL_APPS)
     want = Counter(tuple(iso_from_ms(row.get(c)) if c in ("day", "browserTime") else row.get(c) for c in columns) for row in rows)
     return sum((want - have).values())
+
+
+def day_contents(sim: PendoSimulator, config: Dict[str, Any], stream: str) -> Dict[int, List[bytes]]:
+    """{day label: the simulator's rows of that day, sorted} for every day from the start date: Pendo's
+    buckets as the simulator cuts them in its time zone."""
+    first = sim.bucket_start(windows.anchor(start_label(config), "day"), "day")
+    end = sim.bucket_start(windows.anchor(windows.newest_label(sim.clock_ms, "day"), "day"), "day") + 1
+    days: Dict[int, List[bytes]] = {}
+    for row in sim.event_rows(SOURCES[stream], "day", first, end, ALL_APPS):
+        start = row["day"] if "day" in row else sim.bucket_start(row["browserTime"], "day")
+        days.setdefault(windows.label_of_bucket(start, "day"), []).append(orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+    return {label: sorted(rows) for label, rows in days.items()}
+
+
+def emission_bound(sim: PendoSimulator, before: Dict[str, Dict[int, List[bytes]]], now: Dict[str, Dict[int, List[bytes]]]) -> Dict[str, int]:
+    """Per event stream, the rows a daily sync may emit (issue #13): those of the days whose content
+    changed since the previous sync, and those of the days still settling."""
+    settling_from = windows.last_complete_label(sim.clock_ms, "day", DEFAULTS["settling_hours"] * 3_600_000) + DAY_MS
+    bound = {}
+    for stream, days in now.items():
+        counted = {label for label, rows in days.items() if rows != before[stream].get(label) or label >= settling_from}
+        bound[stream] = sum(len(days[label]) for label in counted)
+    return bound
+
+
+def exceeded(result: Dict[str, Any]) -> Dict[str, List[str]]:
+    """{stream: ["day N: emitted > bound", ...]} of the daily syncs that emitted more than the bound."""
+    found: Dict[str, List[str]] = {}
+    for sync in result["syncs"][1:]:
+        for stream, bound in sync["bound"].items():
+            if sync["emitted"].get(stream, 0) > bound:
+                found.setdefault(stream, []).append(f"day {sync['day']}: {sync['emitted'][stream]} > {bound}")
+    return found
 
 
 def stream_instance(stream: str) -> EventStream:
@@ -242,12 +284,22 @@ def report(results: Dict[str, Any], size: Dict[str, int]) -> str:
                 f"| {name} | {'first' if sync['day'] == 0 else 'day ' + str(sync['day'])} | {sum(sync['requests'].values())} | {emitted} | {new}"
                 f" | {sum(sync['changed'].values())} | {sum(sync['re_emitted_unchanged'].values())} | {per_new} | {sync['projected_wall_s']:.0f} s | {sum(sync['lost'].values())} |"
             )
-    lines += ["", "Per stream, the daily syncs together (records emitted / new rows / requests):", "", "| stream | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
+    lines += [
+        "",
+        "Per stream, the daily syncs together (records emitted / new rows / requests), and whether every daily sync stayed within"
+        " the bound (records emitted ≤ rows in the days whose content changed + rows in the settling days, from the simulator's data):",
+        "",
+        "| stream | " + " | ".join(f"{name} | within bound" for name in results) + " |",
+        "|---|" + "---|---|" * len(results),
+    ]
+    over = {name: exceeded(result) for name, result in results.items()}
     for stream in STREAMS:
         cells = []
-        for result in results.values():
+        for name, result in results.items():
             daily = result["syncs"][1:]
             cells.append(f"{sum(s['emitted'].get(stream, 0) for s in daily)} / {sum(s['new'].get(stream, 0) for s in daily)} / {stream_requests(daily, stream)}")
+            bounds = [s["bound"].get(stream) for s in daily]
+            cells.append("–" if None in bounds else f"no ({'; '.join(over[name][stream])})" if stream in over[name] else f"yes ({sum(s['emitted'].get(stream, 0) for s in daily)} ≤ {sum(bounds)})")
         lines.append(f"| {stream} | " + " | ".join(cells) + " |")
     lines += ["", "visitor_history's daily cost projected (requests per new active visitor-day, measured over the daily syncs):", ""]
     for name, result in results.items():

@@ -212,19 +212,27 @@ def raw_sync(simulator, cfg, held, states, period="day"):
     return read, output
 
 
-def near(labels, period, reach):
-    step = BUCKET_MS[period]
-    return {label + k * step for label in labels for k in range(-reach, reach + 1)}
-
-
 @pytest.mark.parametrize(
-    "period, step, syncs, reach, settings",
-    [("day", DAY, 4, 2, {}), ("hour", 6 * HOUR, 4, 1, {"lookback_window": 3, "settling_hours": 0})],
+    "zone, period, step, syncs, settings",
+    [
+        ("America/New_York", "day", DAY, 4, {}),
+        ("Asia/Kolkata", "day", DAY, 2, {}),
+        ("Pacific/Kiritimati", "day", DAY, 2, {}),
+        ("America/New_York", "hour", 6 * HOUR, 4, {"lookback_window": 3, "settling_hours": 0}),
+        ("Asia/Kolkata", "hour", 6 * HOUR, 2, {"lookback_window": 3, "settling_hours": 0}),
+    ],
 )
-def test_daily_syncs_of_guide_and_poll_events_read_the_buckets_near_changes_only(clock, period, step, syncs, reach, settings):
-    """Late guide and poll events change past buckets; each sync reads those (and the neighbours they
-    may belong to in some time zone) and the settling ones, and delivers exactly Pendo's rows. By the
-    hour without a settling margin, events 4-6 hours late reach complete hours."""
+def test_daily_syncs_of_guide_and_poll_events_read_only_changed_and_settling_buckets(monkeypatch, zone, period, step, syncs, settings):
+    """Late guide and poll events change past buckets; each sync reads exactly those (placed by the
+    bucket starts the events source names, not their neighbours) and the settling ones, and delivers
+    exactly Pendo's rows. By the hour without a settling margin, events 4-6 hours late reach complete
+    hours; Kolkata's hours start at :30 UTC."""
+    with PendoSimulator(seed=11, timezone=zone) as clock:
+        monkeypatch.setattr("source_pendo.windows.now_ms", lambda: clock.clock_ms)
+        raw_daily_syncs(clock, period, step, syncs, settings)
+
+
+def raw_daily_syncs(clock, period, step, syncs, settings):
     cfg = {**daily_config(clock, days=12), "period": period, **settings}
     settling_ms = settings.get("settling_hours", 8) * HOUR
     held, states = {}, {}
@@ -243,7 +251,7 @@ def test_daily_syncs_of_guide_and_poll_events_read_the_buckets_near_changes_only
             changed = changed_days(before[stream], now[stream])
             assert held[stream] == now[stream], f"{stream}: a bucket lost or stale after the sync"
             assert changed <= read[stream], f"{stream}: a changed bucket was not read"
-            assert read[stream] <= near(changed | settling, period, reach), f"{stream}: read buckets far from any change {sorted(read[stream] - near(changed | settling, period, reach))}"
+            assert read[stream] <= changed | settling, f"{stream}: read unchanged buckets {sorted(read[stream] - changed - settling)}"
             past = set(now[stream]) - settling
             skipped += len(past - read[stream])
             late += len(changed & past)
@@ -270,3 +278,5 @@ def test_guide_and_poll_events_read_the_whole_lookback_with_one_warning_when_buc
             warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN" and f"Stream '{stream}': could not tell" in log.log.message]
             assert len(warnings) == 1 and cause in warnings[0], warnings
             assert f"Re-reading the whole lookback of {len(whole)} days" in warnings[0]
+            learnt = not any(f"Stream '{stream}': could not learn where Pendo's days start" in log.log.message for log in output.logs)
+            assert learnt == (variant == "group_across_periods"), "grouped by `day`, the events source names its days either way"

@@ -8,10 +8,11 @@ digits of BLAKE2b over those rows in object order, so a few bytes of state per b
 
 Raw guide and poll rows have no bucket column. Pendo runs one pipeline per bucket of the time
 series (contract row G2), so grouped per app they give one row per bucket and app with the count,
-least, greatest and sum of their times (G3). The time zone that cuts Pendo's days is not known, so
-such a row counts towards every label whose bucket may hold its times (a late event makes two or
-three days read again, never none); a row whose times lie further apart than a bucket lasts shows
-that Pendo grouped the whole range at once, and the buckets cannot be told apart.
+least, greatest and sum of their times (G3). Such a row counts towards the label its caller names:
+the one bucket where Pendo's bucket starts are known (G4), else every label whose bucket may hold
+its times in some time zone (a late event then makes two or three days read again, never none). A
+row whose times lie further apart than a bucket lasts shows that Pendo grouped the whole range at
+once, and the buckets cannot be told apart.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def digests(rows: Iterable[Mapping[str, Any]], bucket_column: str, object_column
 
 def time_digests(rows: Iterable[Mapping[str, Any]], labels_touching: Callable[[int, int], Iterable[int]], longest_bucket_ms: int) -> Dict[int, str]:
     """{label: digest} of raw events grouped per bucket and app; each row counts towards every label
-    `labels_touching` its times; labels no row touches are absent."""
+    `labels_touching` names for its times; labels no row touches are absent."""
     by_label: Dict[int, list] = defaultdict(list)
     for row in rows:
         first, last = (row.get(name) if isinstance(row, Mapping) else None for name in ("first", "last"))

@@ -11,6 +11,7 @@ overlap whatever the time zone and its daylight-saving changes.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -21,8 +22,10 @@ ANCHOR_OFFSET_MS = {"day": 12 * 3_600_000, "hour": 15 * 60_000}
 # local days end up to 14 h after UTC ones; hours are processed ~15 minutes after they end.
 SETTLE_MS = {"day": 14 * 3_600_000, "hour": 3_600_000}
 MAX_WINDOW_BUCKETS = {"day": 31, "hour": 7 * 24}
-# The longest a Pendo bucket lasts: a local day is 23 to 25 hours long across daylight-saving changes.
+# The longest and shortest a Pendo bucket lasts: a local day is 23 to 25 hours long across
+# daylight-saving changes, which move clocks by a whole hour.
 LONGEST_BUCKET_MS = {"day": 25 * 3_600_000, "hour": 3_600_000}
+SHORTEST_BUCKET_MS = {"day": 23 * 3_600_000, "hour": 3_600_000}
 
 
 def now_ms() -> int:
@@ -57,6 +60,29 @@ def labels_touching(first_ms: int, last_ms: int, period: str) -> range:
     reach, offset = LONGEST_BUCKET_MS[period], ANCHOR_OFFSET_MS[period]
     first = label_of(first_ms - offset - reach, period) + BUCKET_MS[period]
     return range(first, last_ms - offset + reach, BUCKET_MS[period])
+
+
+def label_between_starts(first_ms: int, last_ms: int, period: str, starts: Sequence[int]) -> Optional[int]:
+    """The label of the one Pendo bucket that holds every moment from `first_ms` through `last_ms`,
+    told by `starts` (the sorted starts of buckets Pendo named, contract row G4); None where the
+    starts do not settle it: no start of a day at or before them, or after them, close enough."""
+    if period == "hour" and starts:
+        # Every hour starts the same minutes past a UTC hour (changes.bucket_starts checks it of the starts).
+        start = first_ms - (first_ms - starts[0]) % BUCKET_MS[period]
+        return label_of_bucket(start, period) if last_ms < start + BUCKET_MS[period] else None
+    shortest = SHORTEST_BUCKET_MS[period]
+    index = bisect_right(starts, first_ms)
+    before = starts[index - 1] if index else None
+    after = starts[index] if index < len(starts) else None
+    if before is not None:
+        # Two starts no longer apart than a bucket lasts are one bucket's start and end.
+        end = after if after is not None and after - before <= LONGEST_BUCKET_MS[period] else before + shortest
+        if last_ms < end:
+            return label_of_bucket(before, period)
+    if after is not None and after - shortest <= first_ms and last_ms < after:
+        # Within the shortest bucket before a start: the bucket before it, whose label is the one before.
+        return label_of_bucket(after, period) - BUCKET_MS[period]
+    return None
 
 
 def labels_touched_ahead(period: str) -> int:

@@ -10,6 +10,7 @@ from source_pendo.windows import (
     compact_label,
     label_from_compact,
     label_of,
+    label_between_starts,
     label_of_bucket,
     labels_touched_ahead,
     labels_touching,
@@ -137,3 +138,74 @@ def test_the_labels_a_moment_touches_hold_the_label_of_its_bucket_in_any_time_zo
         touched = labels_touching(ms, ms, period)
         assert label in touched and len(touched) <= 3
         assert touched[-1] <= label + labels_touched_ahead(period) * BUCKET_MS[period]
+
+
+def local_bucket_starts(zone: str, period: str, first: datetime, days: int) -> list:
+    """The starts (epoch ms) of the zone's buckets from the one holding `first`, over `days` days."""
+    tz, starts = ZoneInfo(zone), []
+    local = first.astimezone(tz)
+    if period == "day":
+        day = local.date()
+        for n in range(days + 1):
+            date = day + timedelta(days=n)
+            starts.append(int(datetime(date.year, date.month, date.day, tzinfo=tz).timestamp() * 1000))
+    else:
+        top = local.replace(minute=0, second=0, microsecond=0)
+        starts = [int(top.timestamp() * 1000) + h * HOUR for h in range(days * 24 + 1)]
+    return starts
+
+
+def label_whose_anchor_lies_in(start: int, end: int, period: str) -> int:
+    [label] = [label for label in range(label_of(start, period) - BUCKET_MS[period], end, BUCKET_MS[period]) if start <= anchor(label, period) < end]
+    return label
+
+
+# Kiritimati +14, Etc/GMT+12 −12, Kolkata +5:30, New York and Berlin across a daylight-saving change
+# (23-hour and 25-hour days), Auckland south of the equator.
+ZONES = ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kolkata", "America/New_York", "Europe/Berlin", "Pacific/Auckland", "UTC"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("period", ["day", "hour"])
+@pytest.mark.parametrize("first", [datetime(2026, 3, 26, tzinfo=timezone.utc), datetime(2026, 10, 29, tzinfo=timezone.utc)])
+def test_known_bucket_starts_place_a_row_in_exactly_its_own_bucket(zone, period, first):
+    starts = local_bucket_starts(zone, period, first, 8)
+    for start, end in zip(starts[1:], starts[2:-1]):
+        label = label_whose_anchor_lies_in(start, end, period)
+        for first_ms, last_ms in ((start, start), (start, end - 1), (end - 1, end - 1), ((start + end) // 2, end - 1)):
+            assert label_between_starts(first_ms, last_ms, period, starts) == label, (zone, start, first_ms, last_ms)
+        assert label_between_starts(end - 1, end, period, starts) is None, "a row across a known start is no one bucket's"
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("period", ["day", "hour"])
+def test_with_some_starts_unknown_a_row_is_placed_right_or_not_at_all(zone, period):
+    """Every other bucket's start unknown: a row is placed from one start and the shortest length of a
+    bucket (hours: from any start, all hours start the same minutes past a UTC hour), or left to
+    `labels_touching`; never in a wrong bucket."""
+    starts = local_bucket_starts(zone, period, datetime(2026, 3, 26, tzinfo=timezone.utc), 8)
+    known = starts[::2]
+    placed = unplaced = 0
+    for start, end in zip(starts[1:], starts[2:-1]):
+        label = label_whose_anchor_lies_in(start, end, period)
+        for moment in range(start, end, (end - start) // 7):
+            found = label_between_starts(moment, moment, period, known)
+            assert found in (label, None)
+            placed, unplaced = placed + (found is not None), unplaced + (found is None)
+    assert placed and (unplaced if period == "day" else not unplaced)
+    assert label_between_starts(starts[3], starts[3], period, []) is None
+
+
+def test_one_known_hour_start_places_every_hour_of_a_half_hour_zone():
+    """Kolkata's hours start at :30 UTC: one start a week away is enough."""
+    known = [ms("2026-11-08T10:30:00")]
+    assert label_between_starts(ms("2026-11-01T03:31:00"), ms("2026-11-01T04:29:00"), "hour", known) == ms("2026-11-01T04:00:00")
+    assert label_between_starts(ms("2026-11-01T03:31:00"), ms("2026-11-01T04:31:00"), "hour", known) is None
+
+
+def test_a_daylight_saving_day_is_placed_by_its_actual_starts_not_24_hours():
+    """New York, 2026-11-01: 25 hours from 04:00Z to 05:00Z the next day."""
+    starts = local_bucket_starts("America/New_York", "day", datetime(2026, 11, 1, 12, tzinfo=timezone.utc), 3)
+    assert starts[1] - starts[0] == 25 * HOUR
+    late_in_the_long_day = ms("2026-11-02T04:30:00")  # 23:30 local on Nov 1, 24.5 h after its start
+    assert label_between_starts(late_in_the_long_day, late_in_the_long_day, "day", starts) == ms("2026-11-01T00:00:00")
