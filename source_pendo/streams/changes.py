@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from .. import aggregation, fingerprints, windows
-from ..http import pendo_reason, request_timeout
+from ..http import pendo_reason
 from ..jsonstream import RESULT_ROWS, BrokenResponse, iter_rows
 
 if TYPE_CHECKING:
@@ -162,6 +162,5 @@ def bucket_starts(stream: "PendoStream", source: str, source_params: Optional[Ma
 def _send(stream: "PendoStream", body: Mapping[str, Any]):
     """The streamed answer to a grouped query; a 400 is handed back for the caller to read."""
     client = stream.client(hand_back_status=400)
-    timeout = request_timeout(stream.config.request_timeout)
-    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs={"timeout": timeout, "stream": True}, json=body)
+    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs={**stream.request_kwargs(), "stream": True}, json=body)
     return response
