@@ -402,11 +402,13 @@ def full_sync(args: argparse.Namespace, workdir: str, name: str, size: tuple, la
         config = connector_config(simulator, extra)
         config_path = write_json(os.path.join(workdir, f"{name}_config.json"), config)
         catalog_path = write_json(os.path.join(workdir, f"{name}_catalog.json"), catalog())
-        result = run_reader(name, [*source_pendo_command(), "read", "--config", config_path, "--catalog", catalog_path], workdir)
+        startup = None if args.smoke else startup_seconds([*source_pendo_command(), "spec"], workdir)
+        result = run_reader(name, [*source_pendo_command(), "read", "--config", config_path, "--catalog", catalog_path], workdir, startup_s=startup)
         result.pop("sample", None)
         summary = request_summary(simulator.stats()["requests"])
     concurrency = int(extra.get("max_concurrent_requests", connector_default("max_concurrent_requests", 1)))
     rate = extra.get("requests_per_second", connector_default("requests_per_second", None))
+    ideal_cN = summary["latency_s"] / max(concurrency, 1)
     return {
         "simulator": simulator.size,
         "latency_model": simulator.latency,
@@ -418,9 +420,13 @@ def full_sync(args: argparse.Namespace, workdir: str, name: str, size: tuple, la
         # What the wall time could not go below: all latency served one request at a time, or
         # `concurrency` at a time; and the connector's own request budget.
         "ideal_latency_c1_s": summary["latency_s"],
-        "ideal_latency_cN_s": summary["latency_s"] / max(concurrency, 1),
+        "ideal_latency_cN_s": ideal_cN,
         "rate_limit_floor_s": summary["requests"] / rate if rate else None,
         "effective_concurrency": summary["latency_s"] / result["wall_s"] if result["wall_s"] else None,
+        # The target of a latency-bound sync: wall time over total latency / concurrency (≤ 1.15),
+        # with and without the start-up (imports) no request can overlap.
+        "wall_over_ideal": result["wall_s"] / ideal_cN if ideal_cN else None,
+        "steady_wall_over_ideal": (result["wall_s"] - startup) / ideal_cN if ideal_cN and startup is not None else None,
     }
 
 
@@ -496,6 +502,10 @@ def report(results: Dict[str, Any]) -> str:
         out.append(f"ideal (total latency / concurrency): c=1 {sync['ideal_latency_c1_s']:.2f} s, c={sync['max_concurrent_requests']} {sync['ideal_latency_cN_s']:.2f} s;"
                    f" request budget floor {fmt(sync['rate_limit_floor_s'], 2, ' s')} ({sync['requests_per_second']} requests/s);"
                    f" latency / wall = {fmt(sync['effective_concurrency'], 2)} requests in flight on average")
+        if sync.get("wall_over_ideal"):
+            steady = sync.get("steady_wall_over_ideal")
+            without_startup = f", {steady:.2f} without the {sync['result']['startup_s']:.1f} s start-up" if steady else ""
+            out.append(f"wall / ideal (c={sync['max_concurrent_requests']}) = {sync['wall_over_ideal']:.2f}{without_startup} (target <= 1.15)")
         streams = sorted(result["per_stream"].items(), key=lambda item: -item[1])
         if result.get("runtimes_s"):
             rows = [[name, fmt(count), fmt(result["runtimes_s"].get(name), 2), fmt(count / result["runtimes_s"][name] if result["runtimes_s"].get(name) else None)] for name, count in streams]

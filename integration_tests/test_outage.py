@@ -117,12 +117,16 @@ def test_an_outage_over_a_sync_of_every_stream_costs_the_full_retries_once_and_t
     failed = stream_errors(broken)
     assert len(failed) >= 5, list(failed)
     assert list(failed) == [name for name in ALL_STREAMS if name in failed]  # in the order the sync read them
-    first, *later = failed
     for name, error in failed.items():
         assert error.failure_type.value == "transient_error"
         assert error.message.startswith(f"Stream '{name}' stopped ") and "HTTP 503" in error.message, error.message
-    assert f"It kept failing after {MAX_RETRIES} retries" in failed[first].message
+    waited = [name for name, error in failed.items() if f"It kept failing after {MAX_RETRIES} retries" in error.message]
+    later = [name for name in failed if name not in waited]
     assert all(failed[name].message.endswith(GAVE_UP_EARLY) for name in later)
+    assert waited[0] == list(failed)[0]
+    # Streams read side by side (as many as requests may be in flight) may each be waiting out the
+    # full retries when the first of them gives up; a stream started after that retries quickly.
+    assert len(waited) <= workers and later, (waited, later)
     if workers == 1:  # with more, requests sent ahead wait side by side: their recorded waits add up, the time does not
         assert sum(slept) <= OUTAGE_BOUND_SECONDS + len(later) * LATER_STREAM_BOUND_SECONDS, slept
     [final] = [e.trace.error for e in broken.errors if not e.trace.error.stream_descriptor]

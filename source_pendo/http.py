@@ -9,11 +9,12 @@ import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
-from typing import Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import HttpAPIBudget, MovingWindowCallRatePolicy, Rate
+from airbyte_cdk.sources.streams.http import HttpClient
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, HttpStatusErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.default_error_mapping import DEFAULT_ERROR_MAPPING
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
@@ -48,16 +49,35 @@ MAX_UNREACHABLE_RETRIES = 3
 
 class SyncBudget(HttpAPIBudget):
     """What every request of a sync shares, whatever stream or thread sends it: the request rate,
-    and whether Pendo has been found down (which cuts the retries of the streams after)."""
+    the requests in flight (streams are read side by side), and whether Pendo has been found down
+    (which cuts the retries of the streams after)."""
 
-    def __init__(self, requests_per_second: int):
+    def __init__(self, requests_per_second: int, max_concurrent_requests: int):
         super().__init__(policies=[MovingWindowCallRatePolicy(rates=[Rate(limit=requests_per_second, interval=timedelta(seconds=1))], matchers=[])])
+        self.in_flight = threading.BoundedSemaphore(max_concurrent_requests)
         self.outage = Outage()
 
 
-def request_budget(requests_per_second: int) -> SyncBudget:
+def request_budget(requests_per_second: int, max_concurrent_requests: int) -> SyncBudget:
     """One budget for every request of a sync."""
-    return SyncBudget(requests_per_second)
+    return SyncBudget(requests_per_second, max_concurrent_requests)
+
+
+class PendoHttpClient(HttpClient):
+    """The CDK's client; with a sync's budget, a request (its retries and waits included) is sent
+    only while fewer than `max_concurrent_requests` of the sync's requests are. A streamed answer's
+    body is read after: a reader that has paused does not hold a place."""
+
+    def __init__(self, *args: Any, api_budget: Optional[HttpAPIBudget] = None, **kwargs: Any):
+        super().__init__(*args, api_budget=api_budget, **kwargs)
+        self.budget = api_budget
+
+    def send_request(self, *args: Any, **kwargs: Any) -> Tuple[requests.PreparedRequest, requests.Response]:
+        budget = self.budget
+        if not isinstance(budget, SyncBudget):
+            return super().send_request(*args, **kwargs)
+        with budget.in_flight:
+            return super().send_request(*args, **kwargs)
 
 
 def outage_of(budget: Optional[HttpAPIBudget]) -> Outage:

@@ -18,7 +18,7 @@ OUTAGE_MAX_RETRY_SECONDS = 60
 OUTAGE_READ_TIMEOUT_SECONDS = 60
 # Said by each stream that gave up early: what failed comes before it.
 GAVE_UP_EARLY = (
-    f"Pendo was still unavailable, so this stream gave up after {OUTAGE_RETRIES} quick retries: an earlier stream of this"
+    f"Pendo was still unavailable, so this stream gave up after {OUTAGE_RETRIES} quick retries: another stream of this"
     " sync had already waited out the full retries. Try again later."
 )
 

@@ -4,6 +4,7 @@ make before they start."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
 from airbyte_cdk.models import (
@@ -13,6 +14,7 @@ from airbyte_cdk.models import (
     AirbyteMessage,
     AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteStream,
     FailureType,
     Status,
     TraceType,
@@ -25,6 +27,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .check import diagnose
 from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
+from .in_turn import in_turn
 from .outage import GAVE_UP_EARLY, OUTAGE_RETRIES
 from .streams.base import StreamStopped
 from .streams.events import ObjectEventStream
@@ -72,11 +75,18 @@ def sync_failed(errors: Mapping[str, AirbyteErrorTraceMessage]) -> AirbyteTraced
     ]
     if early:
         messages.append(
-            f"Pendo was still unavailable for {', '.join(early)}: each gave up after {OUTAGE_RETRIES} quick retries, because an"
-            " earlier stream of this sync had already waited out the full retries. Try again later."
+            f"Pendo was still unavailable for {', '.join(early)}: each gave up after {OUTAGE_RETRIES} quick retries, because"
+            " another stream of this sync had already waited out the full retries. Try again later."
         )
     message = f"During the sync, the following streams did not sync successfully: {', '.join(errors)}. " + " ".join(messages)
     return AirbyteTracedException(message=message, internal_message=message, failure_type=_most_actionable({error.failure_type for error in errors.values()}))
+
+
+def stream_error(message: AirbyteMessage) -> Optional[AirbyteErrorTraceMessage]:
+    """A stream's error, if `message` tells one."""
+    if message.type == Type.TRACE and message.trace.type == TraceType.ERROR and message.trace.error.stream_descriptor:
+        return message.trace.error
+    return None
 
 
 def _most_actionable(failure_types: set) -> FailureType:
@@ -89,6 +99,8 @@ def _most_actionable(failure_types: set) -> FailureType:
 
 
 class SourcePendo(AbstractSource):
+    streams_of_this_sync: Optional[List[Stream]] = None
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         # The CDK's check() shows repr(message), quotes and all; users see this text as it is.
         succeeded, message = self.check_connection(logger, config)
@@ -137,23 +149,42 @@ class SourcePendo(AbstractSource):
         catalog: ConfiguredAirbyteCatalog,
         state: Optional[List[Any]] = None,
     ) -> Iterator[AirbyteMessage]:
-        known = {stream.name for stream in self.streams(config)}
+        streams = self.streams(config)
+        known = {stream.name for stream in streams}
         unknown = sorted({configured.stream.name for configured in catalog.streams} - known)
         if unknown:
             raise config_error(
                 f"The catalog names streams source-pendo does not have: {', '.join(unknown)}. Refresh the source schema in the"
                 f" connection's settings and deselect them (source-pendo has: {', '.join(sorted(known))})."
             )
+        readings = [partial(self.read_stream, logger, config, configured, state) for configured in catalog.streams]
+        ahead = PendoConfig.from_mapping(config).max_concurrent_requests - 1
         failed_streams = {}
+        self.streams_of_this_sync = streams
         try:
-            for message in super().read(logger, config, catalog, state):
-                if message.type == Type.TRACE and message.trace.type == TraceType.ERROR and message.trace.error.stream_descriptor:
-                    failed_streams[message.trace.error.stream_descriptor.name] = message.trace.error
+            for message in in_turn(readings, ahead, ends_batch=lambda message: message.type != Type.RECORD):
+                error = stream_error(message)
+                if error:
+                    failed_streams[error.stream_descriptor.name] = error
                 yield message
-        except AirbyteTracedException as error:
-            if not failed_streams:
+        finally:
+            self.streams_of_this_sync = None
+        if failed_streams:
+            raise sync_failed(failed_streams)
+
+    def read_stream(
+        self, logger: logging.Logger, config: Mapping[str, Any], configured: ConfiguredAirbyteStream, state: Optional[List[Any]]
+    ) -> Iterator[AirbyteMessage]:
+        """One stream's messages, read by the CDK; its failure is told in its error message, and the
+        sync's own error is raised once, after every stream has had its turn."""
+        failed = False
+        try:
+            for message in AbstractSource.read(self, logger, config, ConfiguredAirbyteCatalog(streams=[configured]), state):
+                failed = failed or stream_error(message) is not None
+                yield message
+        except AirbyteTracedException:
+            if not failed:
                 raise
-            raise sync_failed(failed_streams) from error
 
     @staticmethod
     def read_config(config_path: str) -> MutableMapping[str, Any]:
@@ -169,8 +200,11 @@ class SourcePendo(AbstractSource):
             ) from error
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+        if self.streams_of_this_sync is not None:
+            # A sync's streams are made once: they share its request budget and outage watch.
+            return self.streams_of_this_sync
         settings = settings_of(config)
-        budget = request_budget(settings.requests_per_second)
+        budget = request_budget(settings.requests_per_second, settings.max_concurrent_requests)
         stream_classes = [
             Accounts,
             Visitors,

@@ -203,7 +203,7 @@ def test_the_request_budget_admits_its_rate_and_no_more():
 
     from source_pendo.http import request_budget
 
-    budget = request_budget(requests_per_second=3)
+    budget = request_budget(requests_per_second=3, max_concurrent_requests=4)
     request = requests.Request("GET", PAGES).prepare()
     for _ in range(3):
         budget.acquire_call(request, block=False)

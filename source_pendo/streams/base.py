@@ -18,7 +18,7 @@ from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..config import PendoConfig, config_error
-from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoKeyAuth, outage_of, request_timeout
+from ..http import MAX_RETRIES, PendoBackoffStrategy, PendoErrorHandler, PendoHttpClient, PendoKeyAuth, outage_of, request_timeout
 from ..outage import GAVE_UP_EARLY
 from ..reader import PageRead, Query, Reader, Request, Token
 from ..records import ObjectShaper
@@ -74,7 +74,7 @@ class PendoStream(HttpStream, ABC):
             error_handler = PendoErrorHandler(self.logger, self.config, shrink_pages_on_timeout=shrink_pages_on_timeout, outage=self.outage)
         if hand_back_status is not None:
             error_handler = HandBack(error_handler, hand_back_status)
-        return HttpClient(
+        return PendoHttpClient(
             name=self.name,
             logger=self.logger,
             error_handler=error_handler,
