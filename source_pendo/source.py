@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -27,6 +27,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .check import diagnose
 from .config import PendoConfig, config_error, read_config_file
 from .http import request_budget
+from .held_logs import HeldLog, HeldLogger
 from .in_turn import in_turn
 from .outage import GAVE_UP_EARLY, OUTAGE_RETRIES
 from .streams.base import StreamStopped
@@ -80,6 +81,10 @@ def sync_failed(errors: Mapping[str, AirbyteErrorTraceMessage]) -> AirbyteTraced
         )
     message = f"During the sync, the following streams did not sync successfully: {', '.join(errors)}. " + " ".join(messages)
     return AirbyteTracedException(message=message, internal_message=message, failure_type=_most_actionable({error.failure_type for error in errors.values()}))
+
+
+def is_record(item: Union[AirbyteMessage, HeldLog]) -> bool:
+    return isinstance(item, AirbyteMessage) and item.type == Type.RECORD
 
 
 def stream_error(message: AirbyteMessage) -> Optional[AirbyteErrorTraceMessage]:
@@ -162,7 +167,10 @@ class SourcePendo(AbstractSource):
         failed_streams = {}
         self.streams_of_this_sync = streams
         try:
-            for message in in_turn(readings, ahead, ends_batch=lambda message: message.type != Type.RECORD):
+            for message in in_turn(readings, ahead, ends_batch=lambda item: not is_record(item)):
+                if isinstance(message, HeldLog):
+                    message.write()
+                    continue
                 error = stream_error(message)
                 if error:
                     failed_streams[error.stream_descriptor.name] = error
@@ -174,17 +182,22 @@ class SourcePendo(AbstractSource):
 
     def read_stream(
         self, logger: logging.Logger, config: Mapping[str, Any], configured: ConfiguredAirbyteStream, state: Optional[List[Any]]
-    ) -> Iterator[AirbyteMessage]:
-        """One stream's messages, read by the CDK; its failure is told in its error message, and the
-        sync's own error is raised once, after every stream has had its turn."""
+    ) -> Iterator[Union[AirbyteMessage, HeldLog]]:
+        """One stream's messages, read by the CDK, with the CDK's log lines about it in their places;
+        its failure is told in its error message, and the sync's own error is raised once, after
+        every stream has had its turn."""
+        held = HeldLogger(logger)
         failed = False
         try:
-            for message in AbstractSource.read(self, logger, config, ConfiguredAirbyteCatalog(streams=[configured]), state):
+            for message in AbstractSource.read(self, held, config, ConfiguredAirbyteCatalog(streams=[configured]), state):
+                yield from held.held()
                 failed = failed or stream_error(message) is not None
                 yield message
         except AirbyteTracedException:
             if not failed:
                 raise
+        finally:
+            yield from held.held()
 
     @staticmethod
     def read_config(config_path: str) -> MutableMapping[str, Any]:
