@@ -28,12 +28,12 @@ class HeldLogger(logging.LoggerAdapter):
 
     def __init__(self, logger: logging.Logger):
         super().__init__(logger, {})
-        self._lines: List[HeldLog] = []
+        self.lines: List[HeldLog] = []
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            self._lines.append(HeldLog(self.logger, level, msg, args, kwargs))
+            self.lines.append(HeldLog(self.logger, level, msg, args, kwargs))
 
     def held(self) -> Iterator[HeldLog]:
-        lines, self._lines = self._lines, []
+        lines, self.lines = self.lines, []
         yield from lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Tuple, Union
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -83,10 +83,6 @@ def sync_failed(errors: Mapping[str, AirbyteErrorTraceMessage]) -> AirbyteTraced
     return AirbyteTracedException(message=message, internal_message=message, failure_type=_most_actionable({error.failure_type for error in errors.values()}))
 
 
-def is_record(item: Union[AirbyteMessage, HeldLog]) -> bool:
-    return isinstance(item, AirbyteMessage) and item.type == Type.RECORD
-
-
 def stream_error(message: AirbyteMessage) -> Optional[AirbyteErrorTraceMessage]:
     """A stream's error, if `message` tells one."""
     if message.type == Type.TRACE and message.trace.type == TraceType.ERROR and message.trace.error.stream_descriptor:
@@ -162,42 +158,46 @@ class SourcePendo(AbstractSource):
                 f"The catalog names streams source-pendo does not have: {', '.join(unknown)}. Refresh the source schema in the"
                 f" connection's settings and deselect them (source-pendo has: {', '.join(sorted(known))})."
             )
-        readings = [partial(self.read_stream, logger, config, configured, state) for configured in catalog.streams]
+        failures: Dict[str, AirbyteErrorTraceMessage] = {}
+        readings = [partial(self.read_stream, logger, config, configured, state, failures) for configured in catalog.streams]
         ahead = PendoConfig.from_mapping(config).max_concurrent_requests - 1
-        failed_streams = {}
         self.streams_of_this_sync = streams
         try:
-            for message in in_turn(readings, ahead, ends_batch=lambda item: not is_record(item)):
-                if isinstance(message, HeldLog):
+            for message in in_turn(readings, ahead, ends_batch=lambda item: item.__class__ is HeldLog or item.type != Type.RECORD):
+                if message.__class__ is HeldLog:
                     message.write()
                     continue
-                error = stream_error(message)
-                if error:
-                    failed_streams[error.stream_descriptor.name] = error
                 yield message
         finally:
             self.streams_of_this_sync = None
-        if failed_streams:
-            raise sync_failed(failed_streams)
+        if failures:
+            raise sync_failed({configured.stream.name: failures[configured.stream.name] for configured in catalog.streams if configured.stream.name in failures})
 
     def read_stream(
-        self, logger: logging.Logger, config: Mapping[str, Any], configured: ConfiguredAirbyteStream, state: Optional[List[Any]]
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        configured: ConfiguredAirbyteStream,
+        state: Optional[List[Any]],
+        failures: Dict[str, AirbyteErrorTraceMessage],
     ) -> Iterator[Union[AirbyteMessage, HeldLog]]:
-        """One stream's messages, read by the CDK, with the CDK's log lines about it in their places;
-        its failure is told in its error message, and the sync's own error is raised once, after
-        every stream has had its turn."""
+        """One stream's messages, read by the CDK, with the CDK's log lines about it in their places.
+        Its failure is told in its error message and kept in `failures`: the sync's own error is
+        raised once, after every stream has had its turn."""
         held = HeldLogger(logger)
-        failed = False
         try:
             for message in AbstractSource.read(self, held, config, ConfiguredAirbyteCatalog(streams=[configured]), state):
-                yield from held.held()
-                failed = failed or stream_error(message) is not None
+                if held.lines:
+                    yield from held.held()
+                if message.type == Type.TRACE:
+                    error = stream_error(message)
+                    if error:
+                        failures[error.stream_descriptor.name] = error
                 yield message
         except AirbyteTracedException:
-            if not failed:
+            if configured.stream.name not in failures:
                 raise
-        finally:
-            yield from held.held()
+        yield from held.held()
 
     @staticmethod
     def read_config(config_path: str) -> MutableMapping[str, Any]:
