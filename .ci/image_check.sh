@@ -324,7 +324,6 @@ from integration_tests.pendo_simulator import PendoSimulator
 from source_pendo.records import iso_from_ms
 from source_pendo.source import SourcePendo
 from source_pendo.streams.windowed import WindowedStream
-from source_pendo.windows import last_complete_label
 
 catalog_path, code_path, read_started, read_ended, seed, accounts, visitors, objects_per_app = ARGS
 configured = [s["stream"]["name"] for s in json.load(open(catalog_path, encoding="utf-8"))["streams"]]
@@ -371,10 +370,11 @@ for name in configured:
             problems.append(f"{name}: {len(repeated)} primary keys come more than once, e.g. {next(iter(repeated))}")
         if name == "visitor_history" and any(str(r.get("visitor_id")).startswith(ANONYMOUS) for r in got):
             problems.append(f"{name}: holds anonymous visitors, but include_anonymous_visitors is off")
-        # The state ends at the last complete bucket by the container's clock (at the read's start or end).
+        # The state ends at the last complete bucket by the container's clock (at the read's start or
+        # end), as the stream counts it: ended everywhere, and `settling_hours` (the default) past.
         cursor = cursors.get(name)
         final = states[name][-1].get(cursor) if states[name] else None
-        complete = {iso_from_ms(last_complete_label(int(moment), windowed[name])) for moment in (read_started, read_ended)}
+        complete = {iso_from_ms(built[name].last_complete_label(int(moment))) for moment in (read_started, read_ended)}
         if final not in complete:
             problems.append(f"{name}: the last STATE says {cursor} {final!r}, the last complete {windowed[name]} is {' or '.join(sorted(complete))}")
     elif name not in expected_counts:
