@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Mapping, Tuple
+from typing import Any, List, Mapping, Tuple
 
 
 @dataclass
@@ -34,6 +34,6 @@ class HeldLogger(logging.LoggerAdapter):
         if self.isEnabledFor(level):
             self.lines.append(HeldLog(self.logger, level, msg, args, kwargs))
 
-    def held(self) -> Iterator[HeldLog]:
+    def held(self) -> List[HeldLog]:
         lines, self.lines = self.lines, []
-        yield from lines
+        return lines

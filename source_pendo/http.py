@@ -167,7 +167,8 @@ class PendoErrorHandler(HttpStatusErrorHandler):
             if cause:
                 return self._unreachable(cause)
             for cls in type(response_or_exception).__mro__:
-                if cls is requests.exceptions.Timeout and self._outage.pendo_down:
+                if cls is requests.exceptions.Timeout:
+                    # Said with how long this request waited: less than 'Request timeout' while Pendo is down.
                     waited = self._outage.read_timeout(self._config.request_timeout)
                     return replace(self._mapping[cls], error_message=timeout_message(self._config, connecting=False, read_seconds=waited))
                 if cls in self._mapping:

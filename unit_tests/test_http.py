@@ -282,3 +282,23 @@ def test_once_pendo_is_found_down_a_request_waits_at_most_a_minute_for_an_answer
     assert stream.request_kwargs()["timeout"][1] == 600
     outage.stream_gave_up()
     assert outage.read_timeout(30) == 30  # a shorter 'Request timeout' stays as it is
+
+
+def test_every_query_of_a_stream_waits_the_shorter_time_once_pendo_is_found_down(make_config):
+    from source_pendo.outage import OUTAGE_READ_TIMEOUT_SECONDS
+    from source_pendo.streams.events import Events
+    from source_pendo.streams.history import VisitorHistory
+    from source_pendo.streams.rest import MetadataAccounts
+
+    config = make_config(request_timeout=600)
+    window = {"first_label": 1_793_491_200_000, "buckets": 1}
+    events, history, catalogue = Events(config), VisitorHistory(config), MetadataAccounts(config)
+    requests_of = {
+        "events window": lambda: events.query().request(window, None),
+        "visitor_history's active visitor-days": lambda: history.activity.query.request(window, None),
+        "metadata catalogue": lambda: catalogue.query().request(None, None),
+    }
+    assert {name: build().request_kwargs["timeout"][1] for name, build in requests_of.items()} == dict.fromkeys(requests_of, 600)
+    for stream in (events, history, catalogue):
+        stream.outage.stream_gave_up()
+    assert {name: build().request_kwargs["timeout"][1] for name, build in requests_of.items()} == dict.fromkeys(requests_of, OUTAGE_READ_TIMEOUT_SECONDS)

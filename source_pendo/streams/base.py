@@ -48,6 +48,10 @@ class PendoStream(HttpStream, ABC):
         return self.config.api_root
 
     def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
+        return self.streamed_request_kwargs()
+
+    def streamed_request_kwargs(self) -> Mapping[str, Any]:
+        """A request whose answer is read as it streams in, waiting as long as the stream's own do."""
         return {"timeout": request_timeout(self.outage.read_timeout(self.config.request_timeout)), "stream": True}
 
     def get_error_handler(self) -> ErrorHandler:

@@ -162,5 +162,5 @@ def bucket_starts(stream: "PendoStream", source: str, source_params: Optional[Ma
 def _send(stream: "PendoStream", body: Mapping[str, Any]):
     """The streamed answer to a grouped query; a 400 is handed back for the caller to read."""
     client = stream.client(hand_back_status=400)
-    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs={**stream.request_kwargs(), "stream": True}, json=body)
+    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs=stream.streamed_request_kwargs(), json=body)
     return response

@@ -219,7 +219,7 @@ class MetadataEntityStream(AggregationEntityStream):
 
     @cached_property
     def schema(self) -> Mapping[str, Any]:
-        catalogue = Reader(self, MetadataCatalogue(self.catalogue_kind, self.request_kwargs())).read(None)
+        catalogue = Reader(self, MetadataCatalogue(self.catalogue_kind, self.streamed_request_kwargs)).read(None)
         return with_catalogue(super().get_json_schema(), next(iter(catalogue), {}))
 
     @cached_property

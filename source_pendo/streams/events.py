@@ -43,7 +43,7 @@ class WindowRows:
         sort_columns: List[str],
         group_column: str,
         page_size: int,
-        request_kwargs: Mapping[str, Any],
+        request_kwargs: Callable[[], Mapping[str, Any]],
         source_params: Callable[[Mapping[str, Any]], Optional[Mapping[str, Any]]],
         shape_rows: Callable[[List[Mapping[str, Any]]], List[Mapping[str, Any]]],
         object_column: Optional[str] = None,
@@ -53,7 +53,7 @@ class WindowRows:
         self.period = period
         self.sort_columns = sort_columns
         self.page_size = page_size
-        self.request_kwargs = request_kwargs
+        self.request_kwargs = request_kwargs  # asked per request: the wait is shorter while Pendo is down
         self.source_params = source_params
         self.shape_rows = shape_rows
         self.object_column = object_column
@@ -73,7 +73,7 @@ class WindowRows:
             request_id=self.name,
             window=aggregation.time_series(self.period, anchor(stream_slice["first_label"], self.period), stream_slice["buckets"]),
         )
-        return Request("POST", "aggregation", json=body, request_kwargs=self.request_kwargs)
+        return Request("POST", "aggregation", json=body, request_kwargs=self.request_kwargs())
 
     def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]], token: Token) -> PageRead:
         """The answer's records, paged by `group_column` (pager.py) from the position in `token`."""
@@ -158,7 +158,7 @@ class EventStream(WindowedStream):
             self.sort_columns,
             self.group_column,
             self.config.page_size,
-            self.request_kwargs(),
+            self.streamed_request_kwargs,
             source_params=self.source_params,
             shape_rows=lambda rows: self.shape.many(rows),
             object_column=self.object_column,

@@ -13,7 +13,7 @@ refresh would.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
@@ -23,7 +23,6 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from ..concurrency import ordered_map
 from ..config import PendoConfig
-from ..http import request_timeout
 from ..jsonstream import BrokenResponse
 from ..reader import Reader
 from ..records import iso_from_ms
@@ -44,7 +43,7 @@ DAY_MS = BUCKET_MS["day"]
 FINGERPRINTS = "fingerprints"  # the state's {day: fingerprint} of the days fetched (history_days.py)
 
 
-def active_visitors(config: PendoConfig, stream_name: str) -> WindowRows:
+def active_visitors(config: PendoConfig, stream_name: str, request_kwargs: Callable[[], Mapping[str, Any]]) -> WindowRows:
     """The `events` rows of a window of days, read only to learn who was active on which day."""
     return WindowRows(
         stream_name,
@@ -53,7 +52,7 @@ def active_visitors(config: PendoConfig, stream_name: str) -> WindowRows:
         Events.sort_columns_of("day"),
         Events.group_column,
         config.page_size,
-        {"timeout": request_timeout(config.request_timeout), "stream": True},
+        request_kwargs,
         source_params=lambda window_slice: {"appId": config.app_id_param},
         shape_rows=lambda rows: rows,  # read for two columns, not emitted
     )
@@ -77,7 +76,7 @@ class VisitorHistory(WindowedStream):
         self._state_with_days: Optional[MutableMapping[str, Any]] = None
         super().__init__(config, budget)
         # Which visitors were active on which day: Pendo's events, paged as the events stream pages them.
-        self.activity = Reader(self, active_visitors(config, self.name))
+        self.activity = Reader(self, active_visitors(config, self.name, self.streamed_request_kwargs))
 
     @staticmethod
     def window_period(config: PendoConfig) -> str:
@@ -104,7 +103,7 @@ class VisitorHistory(WindowedStream):
 
     def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
         # A small body, read whole while the client still retries a connection that breaks.
-        return {**super().request_kwargs(**kwargs), "stream": False}
+        return {**self.streamed_request_kwargs(), "stream": False}
 
     def request_params(self, stream_slice: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> MutableMapping[str, Any]:
         return {"starttime": stream_slice["day"]}

@@ -51,12 +51,12 @@ def find_query_form(stream: "ObjectEventStream") -> QueryForm:
         request_id=f"{stream.name}:probe",
         window=aggregation.time_series(stream.period, windows.anchor(newest, stream.period), 1),
     )
-    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs=stream.request_kwargs(), json=probe)
+    _, response = client.send_request("POST", f"{stream.url_base}aggregation", request_kwargs=stream.streamed_request_kwargs(), json=probe)
     reason = pendo_reason(response) if response.status_code == 400 else ""
     response.close()
     if not any(words in reason for words in REFUSED_PARAMETERS):
         return QueryForm(True, [])
-    _, response = client.send_request("GET", f"{stream.url_base}{stream.object_list_path}", request_kwargs={**stream.request_kwargs(), "stream": True}, params={"expand": "*"})
+    _, response = client.send_request("GET", f"{stream.url_base}{stream.object_list_path}", request_kwargs=stream.streamed_request_kwargs(), params={"expand": "*"})
     wanted_apps = set(stream.config.app_ids)
     object_ids = [row["id"] for row in iter_rows(response, ARRAY_ROWS) if row.get("id") is not None and (not wanted_apps or row.get("appId") in wanted_apps)]
     return QueryForm(False, object_ids, reason)

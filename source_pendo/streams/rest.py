@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, MutableMapping, Optional
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, Optional
 
 import requests
 from airbyte_cdk.sources.streams.call_rate import APIBudget
@@ -67,12 +67,12 @@ class MetadataCatalogue:
     page_size = 1
     shrinks_pages_on_timeout = False
 
-    def __init__(self, kind: str, request_kwargs: Mapping[str, Any]):
+    def __init__(self, kind: str, request_kwargs: Callable[[], Mapping[str, Any]]):
         self.kind = kind
-        self.request_kwargs = {**request_kwargs, "stream": False}
+        self.request_kwargs = request_kwargs  # asked per request: the wait is shorter while Pendo is down
 
     def request(self, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> Request:
-        return Request("GET", f"metadata/schema/{self.kind}", request_kwargs=self.request_kwargs)
+        return Request("GET", f"metadata/schema/{self.kind}", request_kwargs={**self.request_kwargs(), "stream": False})
 
     def read_page(self, response: requests.Response, stream_slice: Optional[Mapping[str, Any]] = None, token: Token = None) -> PageRead:
         return PageRead([self.record(response)], next_token=lambda: None, resume_token=lambda: None)
@@ -97,7 +97,7 @@ class MetadataCatalogueStream(SingleRequestStream):
     kind: str
 
     def query(self) -> MetadataCatalogue:
-        return MetadataCatalogue(self.kind, self.request_kwargs())
+        return MetadataCatalogue(self.kind, self.streamed_request_kwargs)
 
     # The CDK's hooks, for what asks a stream rather than its query.
     def path(self, **kwargs: Any) -> str:
