@@ -271,10 +271,23 @@ def request_summary(requests: List[Dict[str, Any]]) -> Dict[str, Any]:
         kind["errors"] += 1 if (entry.get("status") or 0) >= 400 else 0
     return {
         "requests": len(requests),
+        "in_flight_s": in_flight_seconds(requests),
         "latency_s": sum(kind["latency_s"] for kind in by_kind.values()),
         "server_s": sum(kind["server_s"] for kind in by_kind.values()),
         "by_kind": by_kind,
     }
+
+
+def in_flight_seconds(requests: List[Dict[str, Any]]) -> Dict[int, float]:
+    """{n: seconds with n requests being served}, from the first request's start to the last one's end."""
+    events = sorted([(entry["started"], 1) for entry in requests if "started" in entry]
+                    + [(entry["started"] + entry["seconds"], -1) for entry in requests if "started" in entry])
+    seconds: Dict[int, float] = {}
+    serving = 0
+    for (moment, change), (following, _) in zip(events, events[1:]):
+        serving += change
+        seconds[serving] = seconds.get(serving, 0.0) + following - moment
+    return {n: round(s, 2) for n, s in sorted(seconds.items())}
 
 
 def connector_default(name: str, fallback: Any) -> Any:
@@ -405,7 +418,9 @@ def full_sync(args: argparse.Namespace, workdir: str, name: str, size: tuple, la
         startup = None if args.smoke else startup_seconds([*source_pendo_command(), "spec"], workdir)
         result = run_reader(name, [*source_pendo_command(), "read", "--config", config_path, "--catalog", catalog_path], workdir, startup_s=startup)
         result.pop("sample", None)
-        summary = request_summary(simulator.stats()["requests"])
+        served = simulator.stats()["requests"]
+        write_json(os.path.join(workdir, f"{name}_requests.json"), served)  # each request: path, kind, start, seconds
+        summary = request_summary(served)
     concurrency = int(extra.get("max_concurrent_requests", connector_default("max_concurrent_requests", 1)))
     rate = extra.get("requests_per_second", connector_default("requests_per_second", None))
     ideal_cN = summary["latency_s"] / max(concurrency, 1)
@@ -502,6 +517,9 @@ def report(results: Dict[str, Any]) -> str:
         out.append(f"ideal (total latency / concurrency): c=1 {sync['ideal_latency_c1_s']:.2f} s, c={sync['max_concurrent_requests']} {sync['ideal_latency_cN_s']:.2f} s;"
                    f" request budget floor {fmt(sync['rate_limit_floor_s'], 2, ' s')} ({sync['requests_per_second']} requests/s);"
                    f" latency / wall = {fmt(sync['effective_concurrency'], 2)} requests in flight on average")
+        if req.get("in_flight_s"):
+            spans = ", ".join(f"{n}: {seconds:.2f} s" for n, seconds in req["in_flight_s"].items())
+            out.append(f"seconds with n requests being served, first request to last answer: {spans}")
         if sync.get("wall_over_ideal"):
             steady = sync.get("steady_wall_over_ideal")
             without_startup = f", {steady:.2f} without the {sync['result']['startup_s']:.1f} s start-up" if steady else ""

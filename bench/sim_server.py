@@ -101,6 +101,7 @@ class BenchHandler(PendoRequestHandler):
             return
         self._entry = {"method": self.command, "path": self.path.split("?")[0], "kind": _kind_of(self.path), "status": None, "rows": None, "latency_s": 0.0}
         started = time.perf_counter()
+        self._entry["started"] = started
         super()._serve()
         self._entry["seconds"] = round(time.perf_counter() - started, 6)
         self.bench.record(self._entry)

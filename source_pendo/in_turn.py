@@ -15,16 +15,20 @@ Item = TypeVar("Item")
 # A reading hands over its items in batches (a queue hand-over per item would cost more than
 # writing the item); a batch is handed over early after an item that ends one (a checkpoint).
 BATCH_SIZE = 256
-BATCHES_BUFFERED = 4
-_PUT_WAIT_SECONDS = 0.5
+# Items a reading holds at most before its turn, counted by item, not by batch: a stream with a
+# checkpoint every few items (windows without rows) reads on instead of waiting after a few batches.
+ITEMS_BUFFERED = 4 * BATCH_SIZE
+_STOP_CHECK_SECONDS = 0.5
 
 
 class _Reading:
     """One reading, run in its own thread, its items queued in batches."""
 
     def __init__(self, read: Callable[[], Iterator[Item]], ends_batch: Callable[[Item], bool], stopping: threading.Event):
-        self.batches: "queue.Queue[object]" = queue.Queue(maxsize=BATCHES_BUFFERED)
+        self.batches: "queue.SimpleQueue[Optional[List[Item]]]" = queue.SimpleQueue()
         self.error: Optional[BaseException] = None
+        self._held = 0  # items queued and not yet taken
+        self._room = threading.Condition()
         self._read = read
         self._ends_batch = ends_batch
         self._stopping = stopping
@@ -51,13 +55,15 @@ class _Reading:
             self._hand_over(None)
 
     def _hand_over(self, batch: Optional[List[Item]]) -> bool:
-        """Queues `batch` (None: the end); False once the items are no longer wanted."""
-        while not self._stopping.is_set():
-            try:
-                self.batches.put(batch, timeout=_PUT_WAIT_SECONDS)
-                return True
-            except queue.Full:
-                continue
+        """Queues `batch` (None: the end) once there is room for it; False once the items are no longer wanted."""
+        size = len(batch) if batch else 0
+        with self._room:
+            while not self._stopping.is_set():
+                if not self._held or self._held + size <= ITEMS_BUFFERED:
+                    self._held += size
+                    self.batches.put(batch)
+                    return True
+                self._room.wait(_STOP_CHECK_SECONDS)
         return False
 
     def items(self) -> Iterator[Item]:
@@ -65,7 +71,10 @@ class _Reading:
             batch = self.batches.get()
             if batch is None:
                 break
-            yield from batch  # type: ignore[misc]
+            with self._room:
+                self._held -= len(batch)
+                self._room.notify()
+            yield from batch
         if self.error is not None:
             raise self.error
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from source_pendo.in_turn import BATCH_SIZE, in_turn
+from source_pendo.in_turn import BATCH_SIZE, ITEMS_BUFFERED, in_turn
 
 WAIT = 5.0
 
@@ -61,6 +61,33 @@ def test_no_more_than_ahead_readings_run_beyond_the_one_handed_over():
 
     assert list(in_turn([reading(i) for i in range(5)], ahead=2, ends_batch=lambda item: True)) == [0, 1, 2, 3, 4]
     assert seen_by_the_first == [0, 1, 2]
+
+
+def test_a_reading_ahead_holds_up_to_its_item_bound_however_small_its_batches():
+    """A reading ahead that ends a batch after every item (a checkpoint per window without rows)
+    reads on until it holds ITEMS_BUFFERED items, and makes no more before its turn."""
+    first_may_end = threading.Event()
+    bound_reached = threading.Event()
+    beyond_bound = threading.Event()
+
+    def first():
+        yield "first"
+        first_may_end.wait(WAIT)
+
+    def second():
+        for index in range(ITEMS_BUFFERED + 50):
+            if index == ITEMS_BUFFERED:
+                bound_reached.set()  # ITEMS_BUFFERED items handed over; this one waits for room
+            if index == ITEMS_BUFFERED + 1:
+                beyond_bound.set()
+            yield index
+
+    items = in_turn([first, second], ahead=1, ends_batch=lambda item: True)
+    assert next(items) == "first"
+    assert bound_reached.wait(WAIT), "the reading ahead stopped before holding ITEMS_BUFFERED items"
+    assert not beyond_bound.is_set()
+    first_may_end.set()
+    assert list(items) == list(range(ITEMS_BUFFERED + 50))
 
 
 def test_a_readings_error_is_raised_in_its_turn_after_the_items_before_it():

@@ -74,6 +74,7 @@ class VisitorHistory(WindowedStream):
         self._changes: Optional[DayChanges] = None  # None: every active day of the range is fetched
         self._visitor_days_fetched = 0
         self._state_with_days: Optional[MutableMapping[str, Any]] = None
+        self._activity: Dict[int, Any] = {}  # window's first label -> what learn_activity found, learned ahead
         super().__init__(config, budget)
         # Which visitors were active on which day: Pendo's events, paged as the events stream pages them.
         self.activity = Reader(self, active_visitors(config, self.name, self.streamed_request_kwargs))
@@ -122,13 +123,17 @@ class VisitorHistory(WindowedStream):
         plan = self.plan_windows(sync_mode)
         self._visitor_days_fetched = 0
         self._changes = None
+        self._activity = {}
         if sync_mode == SyncMode.full_refresh:
             self._fetched_days = {}
         else:
             self._changes = self.find_changes(plan)
         self._state_with_days = None
         range_days = sum((last - first) // DAY_MS + 1 for first, last in plan.runs)
-        for window in plan.windows():
+        # While a window's visitor-days are fetched, the next window's are already being learned.
+        ahead = min(1, self.config.max_concurrent_requests - 1)
+        for window, activity in ordered_map(self.learn_activity, plan.windows(), ahead):
+            self._activity[window.first_label] = activity
             yield {"first_label": window.first_label, "buckets": window.buckets}
         if self._changes is not None:
             self.logger.info(
@@ -169,15 +174,10 @@ class VisitorHistory(WindowedStream):
 
     def read_records(self, sync_mode, cursor_field=None, stream_slice=None, stream_state=None) -> Iterable[Mapping[str, Any]]:
         self._window = Window(self.period, stream_slice["first_label"], stream_slice["buckets"])
-        parts = [self._window] if self._changes is None else self._changes.parts_to_fetch(self._window)
-        visitor_days: List[VisitorDay] = []
-        rows = 0
-        for part in parts:
-            active, rows_read = self.active_visitor_days(part)
-            visitor_days += active
-            rows += rows_read
-        if not self.config.include_anonymous_visitors:
-            visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
+        activity = self._activity.pop(self._window.first_label, None) or self.learn_activity(self._window)[1]
+        if isinstance(activity, Exception):
+            raise activity
+        parts, visitor_days, rows = activity
         skipped = 0
         try:
             for entries in ordered_map(self.fetch_day, visitor_days, self.config.max_concurrent_requests):
@@ -198,6 +198,24 @@ class VisitorHistory(WindowedStream):
             self._fetched_days.update(self._changes.fingerprints_of(self._window))
             self._fetched_days = {label: digest for label, digest in self._fetched_days.items() if label >= kept_from}
         self._state_with_days = None
+
+    def learn_activity(self, window: Window) -> Tuple[Window, Any]:
+        """(window, (the parts of it to fetch, their active visitor-days, rows of events read)), or
+        (window, the error that stopped it), to be raised where the window is read: learned in a
+        worker thread ahead of the window, after every earlier window was emitted and checkpointed."""
+        try:
+            parts = [window] if self._changes is None else self._changes.parts_to_fetch(window)
+            visitor_days: List[VisitorDay] = []
+            rows = 0
+            for part in parts:
+                active, rows_read = self.active_visitor_days(part)
+                visitor_days += active
+                rows += rows_read
+            if not self.config.include_anonymous_visitors:
+                visitor_days = [(visitor, day) for visitor, day in visitor_days if not str(visitor).startswith(ANONYMOUS_PREFIX)]
+            return window, (parts, visitor_days, rows)
+        except Exception as error:  # noqa: BLE001 - handed to the reading thread as is
+            return window, error
 
     def active_visitor_days(self, window: Window) -> Tuple[List[VisitorDay], int]:
         """Each active visitor-day of the window once, in (day, visitor) order, and how many rows of
