@@ -25,7 +25,7 @@ def test_a_row_without_its_cursor_breaks_the_response_after_the_rows_before_it(r
     page = stream.query().read_page(requests.post(API_ROOT + "aggregation", stream=True), None, None)
     with pytest.raises(BrokenResponse, match="without 'day'"):
         for record in page.records:
-            emitted.append((record["visitor_id"], record["page_id"]))
+            emitted.append((record.record.data["visitor_id"], record.record.data["page_id"]))
     # v3's rows may go on past the break: they are asked for again with the rest.
     assert emitted == [("v1", "p"), ("v2", "p"), ("v2", "q")]
     assert page.resume_token() == {"position": after("v2")}
@@ -46,8 +46,9 @@ def test_the_reader_hands_back_how_many_records_a_window_gave(requests_mock, mak
 def test_rows_become_records_with_snake_case_names_and_iso_times(requests_mock, make_config):
     stream = PageEvents(make_config())
     requests_mock.post(API_ROOT + "aggregation", json={"startTime": DAY, "results": [row("v1", parameters={"utm_Source": "x"})]})
-    [record] = list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)))
-    assert record == {"day": "2026-11-01T00:00:00.000Z", "visitor_id": "v1", "account_id": "a", "app_id": -323232, "remote_ip": "10.0.0.1", "server": "s",
+    [message] = list(stream.parse_response(requests.post(API_ROOT + "aggregation", stream=True)))
+    assert message.record.stream == "page_events"
+    assert message.record.data == {"day": "2026-11-01T00:00:00.000Z", "visitor_id": "v1", "account_id": "a", "app_id": -323232, "remote_ip": "10.0.0.1", "server": "s",
                       "user_agent": "u", "page_id": "p", "num_events": 1, "first_time": "2026-11-01T00:00:00.005Z", "parameters": {"utm_Source": "x"},
                       "row_key": documented_key([DAY, "v1", "a", -323232, "10.0.0.1", "s", "u", "p"])}
 

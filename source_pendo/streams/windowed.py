@@ -51,8 +51,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
         # {label: digest} Pendo gave this sync; a read bucket's enters the state when its window is done.
         self._fresh: Dict[int, str] = {}
         self._range_last: Optional[int] = None  # the newest label of this sync's range
-        self._state_version = 0
-        self._state_cache: tuple = (None, {})
+        self.state_changed()
         super().__init__(config, budget)
 
     @staticmethod
@@ -66,24 +65,32 @@ class WindowedStream(PendoStream, CheckpointMixin):
     @property
     def state(self) -> MutableMapping[str, Any]:
         # The CDK reads the state after every record; it changes once a window.
+        state = self._state_now
+        if state is None:
+            state = self._state_now = self.current_state()
+        return state
+
+    def current_state(self) -> Dict[str, Any]:
+        """A new dict whenever the state changes (`state_changed`), never changed in place."""
         label = self._completed_label
         if label is None:
             return {}
-        if self._state_cache[0] != (label, self._state_version):
-            state: Dict[str, Any] = {self.cursor_field: iso_from_ms(label)}
-            if self._fingerprints:
-                # The next sync considers nothing older than this.
-                keep_from = label + BUCKET_MS[self.period] - self.config.lookback_window_days * DAY_MS
-                kept = sorted(item for item in self._fingerprints.items() if item[0] >= keep_from)
-                state[FINGERPRINTS] = {compact_label(bucket, self.period): digest for bucket, digest in kept}
-            self._state_cache = ((label, self._state_version), state)
-        return self._state_cache[1]  # a new dict whenever the state changes; never changed in place
+        state: Dict[str, Any] = {self.cursor_field: iso_from_ms(label)}
+        if self._fingerprints:
+            # The next sync considers nothing older than this.
+            keep_from = label + BUCKET_MS[self.period] - self.config.lookback_window_days * DAY_MS
+            kept = sorted(item for item in self._fingerprints.items() if item[0] >= keep_from)
+            state[FINGERPRINTS] = {compact_label(bucket, self.period): digest for bucket, digest in kept}
+        return state
+
+    def state_changed(self) -> None:
+        self._state_now: Optional[Dict[str, Any]] = None
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
         self._completed_label = self.label_from_state(value or {})
         self._fingerprints = self.fingerprints_from_state(value or {})
-        self._state_version += 1
+        self.state_changed()
 
     def label_from_state(self, value: Mapping[str, Any]) -> Optional[int]:
         if not value:
@@ -133,7 +140,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
         to_read = labels if query is None else self.labels_to_read(query, labels, now)
         if query is None or not self._fresh:
             self._fingerprints = {}
-        self._state_version += 1
+        self.state_changed()
         self._plan = WindowPlan(self.period, runs_of(to_read, self.period), self.config.page_size)
         return self._plan
 
@@ -184,7 +191,7 @@ class WindowedStream(PendoStream, CheckpointMixin):
                     self._fingerprints[label] = self._fresh[label]
                 else:
                     self._fingerprints.pop(label, None)
-        self._state_version += 1
+        self.state_changed()
         self._plan.observe(window, rows)
         self.logger.info(
             f"Stream '{self.name}': window {iso_from_ms(window.first_label)[:13]} +{window.buckets} {self.period}(s) read,"
