@@ -2,8 +2,8 @@
 
 A stand-in for Pendo that answers `POST /api/v1/aggregation` for `pageEvents`: the window that
 holds the day `--day` gets `--rows` rows in one response, whatever `limit` asked (Pendo's own
-answers are as large as a window is dense; this makes one as large as wanted); every other window,
-and every next page, gets no rows. Rows are written as they are made (chunked transfer), so the
+answers are as large as a window is dense; this makes one as large as wanted); every other window
+gets no rows, and a next page the rows after (`>`) or of (`==`) the visitor its filter names. Rows are written as they are made (chunked transfer), so the
 server holds none of them. The simulator cannot do this: it builds and sorts a window in memory.
 
     python bench/big_response.py --rows 5000000 --day 1790000000000   # prints {"url": ...} when ready
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,15 +45,21 @@ class Handler(BaseHTTPRequestHandler):
         series = pipeline[0]["source"]["timeSeries"]
         first_day = series["first"] - series["first"] % DAY_MS
         holds_the_day = first_day <= self.day < first_day + series["count"] * DAY_MS
-        next_page = any("filter" in step for step in pipeline[1:])
-        rows = self.rows if holds_the_day and not next_page else 0
+        numbers = range(self.rows) if holds_the_day else range(0)
+        for step in pipeline[1:]:
+            # A next page asks for the visitors after the last whole one it read (`>`), or for one
+            # visitor alone (`==`): each row has a visitor of its own, numbered as the row.
+            found = re.search(r'visitorId\s*(>|==)\s*"v(\d+)"', str(step.get("filter", "")))
+            if found:
+                number = int(found.group(2))
+                numbers = numbers[number + 1:] if found.group(1) == ">" else numbers[number:number + 1]
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._chunk(b'{"startTime":%d,"results":[' % series["first"])
-        for start in range(0, rows, ROWS_PER_CHUNK):
-            batch = b",".join(row(self.day, number) for number in range(start, min(rows, start + ROWS_PER_CHUNK)))
+        for start in range(0, len(numbers), ROWS_PER_CHUNK):
+            batch = b",".join(row(self.day, number) for number in numbers[start:start + ROWS_PER_CHUNK])
             self._chunk((b"," if start else b"") + batch)
         self._chunk(b"]}")
         self._chunk(b"")
